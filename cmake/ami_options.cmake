@@ -1,0 +1,18 @@
+# Warning flags and sanitizers shared by every target of the project.
+
+function(ami_target_warnings target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+      -Wsign-conversion -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
+      -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+    if(AMI_WARNINGS_AS_ERRORS)
+      target_compile_options(${target} PRIVATE -Werror)
+    endif()
+  endif()
+endfunction()
+
+if(AMI_SANITIZE)
+  string(REPLACE ";" "," _ami_san "${AMI_SANITIZE}")
+  add_compile_options(-fsanitize=${_ami_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${_ami_san})
+endif()

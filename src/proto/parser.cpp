@@ -1,0 +1,315 @@
+#include "ami/proto/parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ami::proto {
+namespace {
+
+constexpr std::size_t initial_capacity = 64 * 1024;
+
+enum class mode {
+  fields,          // Key: Value lines until the blank line
+  follows_header,  // after "Response: Follows": header lines, then the raw body
+  follows_body,    // raw lines up to the --END ... -- marker
+  follows_end,     // after the marker, until the blank line
+  text,            // raw text message, until the blank line
+};
+
+bool is_header_of_follows(std::string_view key) noexcept {
+  return iequals(key, "ActionID") || iequals(key, "Privilege") || iequals(key, "Message");
+}
+
+// "--END COMMAND--" and the other "--END ... --" markers of legacy output. Old servers may
+// glue the marker to the last output line when it lacks a newline; `before` gets that text.
+bool split_end_marker(std::string_view line, std::string_view& before) noexcept {
+  if (line.size() < 7 || line.substr(line.size() - 2) != "--") return false;
+  const auto pos = line.rfind("--END ");
+  if (pos == std::string_view::npos) return false;
+  before = line.substr(0, pos);
+  return true;
+}
+
+}  // namespace
+
+struct parser::impl {
+  parser_options opts;
+  std::unique_ptr<char[]> buf;
+  std::size_t cap = 0;
+  std::size_t begin = 0;     // first byte still needed (start of the current message)
+  std::size_t scan = 0;      // start of the next line to parse
+  std::size_t searched = 0;  // bytes from scan up to here hold no '\n'
+  std::size_t end = 0;       // end of received bytes
+
+  bool stream_start = true;
+  bool in_message = false;
+  bool skipping = false;   // dropping lines up to the next blank line after an error
+  bool skip_line = false;  // dropping the rest of an overlong line
+  std::size_t msg_start = 0;
+  std::size_t items = 0;
+  mode md = mode::fields;
+  message partial;
+  std::optional<banner> server_banner;
+
+  explicit impl(parser_options o) : opts(o) {}
+
+  void move_bytes(char* dest) noexcept {
+    const std::size_t live = end - begin;
+    const char* old_base = buf.get() + begin;
+    if (live != 0) std::memmove(dest, old_base, live);
+    if (in_message) partial.rebase(old_base, dest);
+    scan -= begin;
+    searched -= begin;
+    msg_start -= std::min(msg_start, begin);
+    end = live;
+    begin = 0;
+  }
+
+  char* prepare(std::size_t n) {
+    if (begin == end && !in_message) begin = scan = searched = end = 0;
+    if (cap - end >= n) return buf.get() + end;
+    if (begin != 0) move_bytes(buf.get());
+    if (cap - end < n) {
+      const std::size_t want = std::max({cap * 2, end + n, initial_capacity});
+      std::unique_ptr<char[]> bigger(new char[want]);
+      move_bytes(bigger.get());
+      buf = std::move(bigger);
+      cap = want;
+    }
+    return buf.get() + end;
+  }
+
+  void drop_message() noexcept {
+    partial.clear();
+    in_message = false;
+    items = 0;
+    md = mode::fields;
+  }
+
+  parse_result fail(error e, bool line_complete) noexcept {
+    drop_message();
+    begin = scan;
+    searched = std::max(searched, scan);
+    skipping = true;
+    skip_line = !line_complete;
+    return {parse_status::error, e};
+  }
+
+  // Returns the next line (without its line end) or nothing when it is not complete yet.
+  bool next_line(std::string_view& line, std::size_t& after) noexcept {
+    const char* base = buf.get();
+    const std::size_t from = std::max(searched, scan);
+    const void* nl = from < end ? std::memchr(base + from, '\n', end - from) : nullptr;
+    if (nl == nullptr) {
+      searched = end;
+      return false;
+    }
+    const std::size_t pos = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
+    std::size_t len = pos - scan;
+    while (len != 0 && base[scan + len - 1] == '\r') --len;
+    line = std::string_view(base + scan, len);
+    after = pos + 1;
+    return true;
+  }
+
+  void start_message(std::string_view line, std::string_view key, std::string_view value,
+                     bool has_colon) {
+    in_message = true;
+    msg_start = scan;
+    begin = scan;
+    items = 1;
+    partial.clear();
+    if (has_colon && iequals(key, "Event")) {
+      partial.set_kind(message_kind::event);
+    } else if (has_colon && iequals(key, "Response")) {
+      partial.set_kind(message_kind::response);
+    } else if (has_colon && iequals(key, "Action")) {
+      partial.set_kind(message_kind::action);
+    } else {
+      partial.set_kind(message_kind::text);
+      partial.add_line(line);
+      md = mode::text;
+      return;
+    }
+    partial.add_field(key, value);
+    md = (partial.kind() == message_kind::response && iequals(value, "Follows"))
+             ? mode::follows_header
+             : mode::fields;
+  }
+
+  static void split_field(std::string_view line, std::string_view& key, std::string_view& value,
+                          bool& has_colon) noexcept {
+    const auto colon = line.find(':');
+    has_colon = colon != std::string_view::npos;
+    if (!has_colon) {
+      key = line;
+      value = line.substr(line.size());
+      return;
+    }
+    key = line.substr(0, colon);
+    value = line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  }
+
+  // Adds a line to the current message; true when the message is complete.
+  bool add_to_message(std::string_view line) {
+    switch (md) {
+      case mode::follows_header: {
+        if (line.empty()) return true;
+        std::string_view key;
+        std::string_view value;
+        bool has_colon = false;
+        split_field(line, key, value, has_colon);
+        if (has_colon && is_header_of_follows(key)) {
+          partial.add_field(key, value);
+          return false;
+        }
+        md = mode::follows_body;
+        return add_to_message(line);
+      }
+      case mode::follows_body: {
+        std::string_view before;
+        if (split_end_marker(line, before)) {
+          if (!before.empty()) partial.add_line(before);
+          md = mode::follows_end;
+        } else {
+          partial.add_line(line);
+        }
+        return false;
+      }
+      case mode::follows_end:
+      case mode::text:
+        if (line.empty()) return true;
+        partial.add_line(line);
+        return false;
+      case mode::fields:
+        break;
+    }
+    if (line.empty()) return true;
+    std::string_view key;
+    std::string_view value;
+    bool has_colon = false;
+    split_field(line, key, value, has_colon);
+    partial.add_field(key, value);
+    return false;
+  }
+
+  parse_result next(message& out) {
+    for (;;) {
+      if (skip_line) {
+        const char* base = buf.get();
+        const void* nl = scan < end ? std::memchr(base + scan, '\n', end - scan) : nullptr;
+        if (nl == nullptr) {
+          begin = scan = searched = end;  // nothing of the overlong line is kept
+          return {};
+        }
+        scan = static_cast<std::size_t>(static_cast<const char*>(nl) - base) + 1;
+        begin = searched = scan;
+        skip_line = false;
+        continue;
+      }
+      std::string_view line;
+      std::size_t after = 0;
+      if (!next_line(line, after)) {
+        if (end - scan > opts.limits.max_line + 1) return fail(error::line_too_long, false);
+        return {};
+      }
+      const bool first_line_of_stream = stream_start;
+      stream_start = false;
+      if (line.size() > opts.limits.max_line) {
+        scan = searched = after;
+        if (!in_message) begin = scan;
+        return fail(error::line_too_long, true);
+      }
+      if (skipping) {
+        scan = searched = begin = after;
+        if (line.empty()) skipping = false;
+        continue;
+      }
+      if (!in_message) {
+        if (line.empty()) {  // an empty message between two others
+          scan = searched = begin = after;
+          continue;
+        }
+        std::string_view key;
+        std::string_view value;
+        bool has_colon = false;
+        split_field(line, key, value, has_colon);
+        if (!has_colon && opts.expect_banner &&
+            (first_line_of_stream || line.find('/') != std::string_view::npos)) {
+          server_banner = parse_banner(line);
+          out.clear();
+          out.set_kind(message_kind::banner);
+          out.add_line(line);
+          scan = searched = begin = after;
+          return {parse_status::message, {}};
+        }
+        start_message(line, key, value, has_colon);
+        scan = searched = after;
+      } else {
+        const bool done = add_to_message(line);
+        scan = searched = after;
+        if (!done) {
+          if (++items > opts.limits.max_fields) return fail(error::too_many_fields, true);
+        } else {
+          using std::swap;
+          swap(out, partial);
+          partial.clear();
+          in_message = false;
+          md = mode::fields;
+          begin = scan;
+          return {parse_status::message, {}};
+        }
+      }
+      if (in_message && scan - msg_start > opts.limits.max_message) return fail(error::message_too_large, true);
+    }
+  }
+};
+
+parser::parser(parser_options options) : impl_(std::make_unique<impl>(options)) {}
+parser::parser(parser&&) noexcept = default;
+parser& parser::operator=(parser&&) noexcept = default;
+parser::~parser() = default;
+
+char* parser::prepare(std::size_t n) { return impl_->prepare(n); }
+
+void parser::commit(std::size_t n) noexcept { impl_->end += std::min(n, impl_->cap - impl_->end); }
+
+void parser::feed(std::string_view bytes) {
+  if (bytes.empty()) return;
+  std::memcpy(prepare(bytes.size()), bytes.data(), bytes.size());
+  commit(bytes.size());
+}
+
+parse_result parser::next(message& out) { return impl_->next(out); }
+
+std::optional<error> parser::finish() const noexcept {
+  const impl& s = *impl_;
+  if (s.skipping) return std::nullopt;  // already reported
+  if (s.in_message) return error::incomplete_message;
+  for (std::size_t i = s.scan; i < s.end; ++i) {
+    if (s.buf[i] != '\r' && s.buf[i] != '\n') return error::incomplete_message;
+  }
+  return std::nullopt;
+}
+
+const std::optional<banner>& parser::server_banner() const noexcept {
+  return impl_->server_banner;
+}
+
+std::size_t parser::buffered() const noexcept { return impl_->end - impl_->scan; }
+
+std::size_t parser::capacity() const noexcept { return impl_->cap; }
+
+const parser_options& parser::options() const noexcept { return impl_->opts; }
+
+void parser::reset() noexcept {
+  impl& s = *impl_;
+  s.drop_message();
+  s.begin = s.scan = s.searched = s.end = 0;
+  s.stream_start = true;
+  s.skipping = s.skip_line = false;
+  s.server_banner.reset();
+}
+
+}  // namespace ami::proto
