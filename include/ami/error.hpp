@@ -20,20 +20,20 @@ enum class error {
   missing_field,       // a required field (ActionID, Action, a typed parameter) is missing
 
   // Session and client layer.
-  login_failed,         // the server refused the credentials
-  action_failed,        // the server answered Response: Error
-  action_timeout,       // no complete answer within the action's timeout
-  connection_lost,      // the connection closed while the operation was pending
-  not_connected,        // no session to send on, and the action asked not to wait
-  too_many_pending,     // the outgoing queue is full
-  keepalive_timeout,    // no bytes read within two keepalive intervals
-  connect_timeout,      // TCP (or TLS) connect took too long
-  login_timeout,        // the login exchange took too long
-  invalid_url,          // a connection URL could not be parsed
-  unexpected_message,   // the server sent something the protocol does not allow here
-  list_incomplete,      // an EventList ended short (Cancelled or ListItems mismatch)
-  originate_failed,     // OriginateResponse reported a failure outcome
-  tls_verify_failed,    // the server's certificate did not verify
+  login_failed,        // the server refused the credentials
+  action_failed,       // the server answered Response: Error
+  action_timeout,      // no complete answer within the action's timeout
+  connection_lost,     // the connection closed while the operation was pending
+  not_connected,       // no session to send on, and the action asked not to wait
+  too_many_pending,    // the outgoing queue is full
+  keepalive_timeout,   // no bytes read within two keepalive intervals
+  connect_timeout,     // TCP (or TLS) connect took too long
+  login_timeout,       // the login exchange took too long
+  invalid_url,         // a connection URL could not be parsed
+  unexpected_message,  // the server sent something the protocol does not allow here
+  list_incomplete,     // an EventList ended short (Cancelled or ListItems mismatch)
+  originate_failed,    // OriginateResponse reported a failure outcome
+  tls_verify_failed,   // the server's certificate did not verify
 };
 
 // The "ami" category. A single instance, so comparisons are by identity.

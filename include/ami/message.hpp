@@ -80,7 +80,9 @@ class message {
   // make_owned() is called afterwards.
   void clear() noexcept;
   void set_kind(message_kind k) noexcept { kind_ = k; }
-  void add_field(std::string_view name, std::string_view value) { fields_.push_back({name, value}); }
+  void add_field(std::string_view name, std::string_view value) {
+    fields_.push_back({name, value});
+  }
   void add_line(std::string_view line) { lines_.push_back(line); }
   // Copies borrowed bytes into storage owned by this message.
   void make_owned();

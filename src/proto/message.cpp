@@ -1,5 +1,6 @@
 #include "ami/message.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace ami {
@@ -39,7 +40,9 @@ void message::copy_from(const message& other) {
   std::size_t total = 0;
   for (const auto& f : other.fields_) total += f.name.size() + f.value.size();
   for (const auto& l : other.lines_) total += l.size();
-  std::unique_ptr<char[]> store(total != 0 ? new char[total] : nullptr);
+  // A non-empty message always gets storage, even when every view is empty, so that
+  // owns_bytes() holds for every copy.
+  std::unique_ptr<char[]> store(other.empty() ? nullptr : new char[std::max<std::size_t>(total, 1)]);
   std::vector<field> fields;
   fields.reserve(other.fields_.size());
   std::vector<std::string_view> lines;

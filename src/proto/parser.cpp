@@ -112,11 +112,11 @@ struct parser::impl {
     return true;
   }
 
-  void start_message(std::string_view line, std::string_view key, std::string_view value,
-                     bool has_colon) {
+  void start_message(std::size_t at, std::string_view line, std::string_view key,
+                     std::string_view value, bool has_colon) {
     in_message = true;
-    msg_start = scan;
-    begin = scan;
+    msg_start = at;
+    begin = at;
     items = 1;
     partial.clear();
     if (has_colon && iequals(key, "Event")) {
@@ -182,8 +182,7 @@ struct parser::impl {
         if (line.empty()) return true;
         partial.add_line(line);
         return false;
-      case mode::fields:
-        break;
+      case mode::fields: break;
     }
     if (line.empty()) return true;
     std::string_view key;
@@ -193,6 +192,9 @@ struct parser::impl {
     partial.add_field(key, value);
     return false;
   }
+
+  // Drops the message being built when its bytes (line ends included) exceed the limit.
+  bool over_size() const noexcept { return in_message && scan - msg_start > opts.limits.max_message; }
 
   parse_result next(message& out) {
     for (;;) {
@@ -211,57 +213,74 @@ struct parser::impl {
       std::string_view line;
       std::size_t after = 0;
       if (!next_line(line, after)) {
-        if (end - scan > opts.limits.max_line + 1) return fail(error::line_too_long, false);
+        if (end - scan > opts.limits.max_line + 1) {  // + 1: room for the CR of a CRLF
+          if (skipping) {  // part of a message already reported: drop it quietly
+            skip_line = true;
+            continue;
+          }
+          return fail(error::line_too_long, false);
+        }
+        // The unfinished line already makes the message too large, whatever follows.
+        if (in_message && end - msg_start > opts.limits.max_message) {
+          return fail(error::message_too_large, false);
+        }
         return {};
       }
-      const bool first_line_of_stream = stream_start;
-      stream_start = false;
-      if (line.size() > opts.limits.max_line) {
-        scan = searched = after;
-        if (!in_message) begin = scan;
-        return fail(error::line_too_long, true);
-      }
-      if (skipping) {
-        scan = searched = begin = after;
+      const std::size_t line_begin = scan;
+      scan = searched = after;
+      if (skipping) {  // one error per dropped message: the rest of it goes silently
+        begin = scan;
         if (line.empty()) skipping = false;
         continue;
       }
+      if (line.size() > opts.limits.max_line) {
+        stream_start = false;
+        return fail(error::line_too_long, true);
+      }
       if (!in_message) {
         if (line.empty()) {  // an empty message between two others
-          scan = searched = begin = after;
+          begin = scan;
           continue;
         }
         std::string_view key;
         std::string_view value;
         bool has_colon = false;
         split_field(line, key, value, has_colon);
-        if (!has_colon && opts.expect_banner &&
-            (first_line_of_stream || line.find('/') != std::string_view::npos)) {
+        // Only the first line of a connection can be the banner; a colon-less line later on
+        // starts a text message even when it contains a '/'.
+        const bool first_line_of_stream = stream_start;
+        stream_start = false;
+        if (!has_colon && opts.expect_banner && first_line_of_stream) {
           server_banner = parse_banner(line);
           out.clear();
           out.set_kind(message_kind::banner);
           out.add_line(line);
-          scan = searched = begin = after;
-          return {parse_status::message, {}};
-        }
-        start_message(line, key, value, has_colon);
-        scan = searched = after;
-      } else {
-        const bool done = add_to_message(line);
-        scan = searched = after;
-        if (!done) {
-          if (++items > opts.limits.max_fields) return fail(error::too_many_fields, true);
-        } else {
-          using std::swap;
-          swap(out, partial);
-          partial.clear();
-          in_message = false;
-          md = mode::fields;
           begin = scan;
           return {parse_status::message, {}};
         }
+        start_message(line_begin, line, key, value, has_colon);
+        if (over_size()) return fail(error::message_too_large, true);
+        if (items > opts.limits.max_fields) return fail(error::too_many_fields, true);
+        continue;
       }
-      if (in_message && scan - msg_start > opts.limits.max_message) return fail(error::message_too_large, true);
+      const bool done = add_to_message(line);
+      if (over_size()) {
+        if (!done) return fail(error::message_too_large, true);
+        drop_message();  // the blank line that ends it is consumed: nothing left to skip
+        begin = scan;
+        return {parse_status::error, error::message_too_large};
+      }
+      if (!done) {
+        if (++items > opts.limits.max_fields) return fail(error::too_many_fields, true);
+        continue;
+      }
+      using std::swap;
+      swap(out, partial);
+      partial.clear();
+      in_message = false;
+      md = mode::fields;
+      begin = scan;
+      return {parse_status::message, {}};
     }
   }
 };
@@ -293,9 +312,7 @@ std::optional<error> parser::finish() const noexcept {
   return std::nullopt;
 }
 
-const std::optional<banner>& parser::server_banner() const noexcept {
-  return impl_->server_banner;
-}
+const std::optional<banner>& parser::server_banner() const noexcept { return impl_->server_banner; }
 
 std::size_t parser::buffered() const noexcept { return impl_->end - impl_->scan; }
 

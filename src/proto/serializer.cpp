@@ -56,7 +56,12 @@ std::optional<error> serialize(const action& a, std::string_view action_id, std:
   }
   writer w(out);
   w.field("Action", a.name());
-  for (const auto& [key, value] : a.fields()) w.field(key, value);
+  for (const auto& [key, value] : a.fields()) {
+    // An empty ActionID field would be sent ahead of the assigned one, and Asterisk reads
+    // the first: the assigned id takes its place instead.
+    if (!own_id && iequals(key, "ActionID")) continue;
+    w.field(key, value);
+  }
   if (!own_id) w.field("ActionID", action_id);
   return w.finish();
 }

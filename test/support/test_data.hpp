@@ -82,7 +82,8 @@ inline void drain(ami::proto::parser& p, std::vector<outcome>& out) {
 }
 
 // Parses `bytes` fed in chunks of the given sizes (the last chunk size repeats).
-inline std::vector<outcome> parse_chunks(std::string_view bytes, const std::vector<std::size_t>& sizes,
+inline std::vector<outcome> parse_chunks(std::string_view bytes,
+                                         const std::vector<std::size_t>& sizes,
                                          ami::proto::parser_options opts = {}) {
   ami::proto::parser p(opts);
   std::vector<outcome> out;
@@ -100,7 +101,8 @@ inline std::vector<outcome> parse_chunks(std::string_view bytes, const std::vect
   return out;
 }
 
-inline std::vector<outcome> parse_all(std::string_view bytes, ami::proto::parser_options opts = {}) {
+inline std::vector<outcome> parse_all(std::string_view bytes,
+                                      ami::proto::parser_options opts = {}) {
   return parse_chunks(bytes, {bytes.size() == 0 ? 1 : bytes.size()}, opts);
 }
 

@@ -15,8 +15,8 @@
 namespace ami::proto {
 
 struct parser_limits {
-  std::size_t max_line = 64 * 1024;           // bytes in one line, line end excluded
-  std::size_t max_fields = 64 * 1024;         // fields plus body lines in one message
+  std::size_t max_line = 64 * 1024;            // bytes in one line, line end excluded
+  std::size_t max_fields = 64 * 1024;          // fields plus body lines in one message
   std::size_t max_message = 16 * 1024 * 1024;  // bytes in one message, line ends included
 };
 
