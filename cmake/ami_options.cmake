@@ -4,7 +4,7 @@ function(ami_target_warnings target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
       -Wsign-conversion -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-      -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+      -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
     if(AMI_WARNINGS_AS_ERRORS)
       target_compile_options(${target} PRIVATE -Werror)
     endif()

@@ -42,7 +42,8 @@ void message::copy_from(const message& other) {
   for (const auto& l : other.lines_) total += l.size();
   // A non-empty message always gets storage, even when every view is empty, so that
   // owns_bytes() holds for every copy.
-  std::unique_ptr<char[]> store(other.empty() ? nullptr : new char[std::max<std::size_t>(total, 1)]);
+  std::unique_ptr<char[]> store(other.empty() ? nullptr
+                                              : new char[std::max<std::size_t>(total, 1)]);
   std::vector<field> fields;
   fields.reserve(other.fields_.size());
   std::vector<std::string_view> lines;

@@ -194,7 +194,9 @@ struct parser::impl {
   }
 
   // Drops the message being built when its bytes (line ends included) exceed the limit.
-  bool over_size() const noexcept { return in_message && scan - msg_start > opts.limits.max_message; }
+  bool over_size() const noexcept {
+    return in_message && scan - msg_start > opts.limits.max_message;
+  }
 
   parse_result next(message& out) {
     for (;;) {
@@ -314,7 +316,8 @@ std::optional<error> parser::finish() const noexcept {
 
 const std::optional<banner>& parser::server_banner() const noexcept { return impl_->server_banner; }
 
-std::size_t parser::buffered() const noexcept { return impl_->end - impl_->scan; }
+// From `begin`: the lines of a message still being assembled are not returned yet either.
+std::size_t parser::buffered() const noexcept { return impl_->end - impl_->begin; }
 
 std::size_t parser::capacity() const noexcept { return impl_->cap; }
 

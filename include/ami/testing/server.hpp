@@ -1,0 +1,151 @@
+// A scriptable AMI server on Boost.Asio that answers like Asterisk, for tests and demos.
+//
+// The server owns an io_context run by one internal thread. Every public member is
+// thread-safe; handlers run on that thread. Nothing here includes Asio.
+#pragma once
+
+#include "ami/message.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ami::testing {
+
+// Ordered "Key: Value" fields of an outgoing message.
+using field_list = std::vector<std::pair<std::string, std::string>>;
+
+// A manager account. `read` and `write` are Asterisk privilege class lists
+// ("all", "system,call,reporting", "" for none).
+struct user {
+  std::string username;
+  std::string secret;
+  std::string read = "all";
+  std::string write = "all";
+};
+
+struct server_options {
+  std::string address = "127.0.0.1";
+  unsigned short port = 0;             // 0: pick a free port
+  std::string ami_version = "13.0.0";  // banner "Asterisk Call Manager/<ami_version>\r\n"
+  std::vector<user> users{{"admin", "amp111"}};
+  std::chrono::milliseconds login_failure_delay{0};  // Asterisk waits about 1 s
+  // Send the SuccessfulAuth security event after a login (AMI >= 2.0), as Asterisk does.
+  bool security_events = true;
+};
+
+class server;
+
+// One accepted connection. Members are callable from handlers (on the server thread) and
+// from any other thread; calls from one thread are applied in call order.
+class session {
+ public:
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  // Queues bytes verbatim.
+  void send_raw(std::string bytes);
+  // Queues "Key: Value\r\n" lines and the closing empty line (no validation, so tests can
+  // send anything).
+  void send(const field_list& fields);
+  // Like send(), with the action's ActionID (when it had one) inserted after the first
+  // field, where Asterisk puts it.
+  void respond(const ami::message& action, field_list fields);
+  // Closes the connection once everything queued so far is written.
+  void close();
+  // Closes the connection now, dropping unwritten bytes.
+  void abort();
+
+  bool logged_in() const noexcept;
+  // The account name once logged in (empty before).
+  std::string username() const;
+  // A number unique within the server, in accept order from 1.
+  std::uint64_t id() const noexcept;
+  // Keeps the session alive beyond a handler, for answers sent later.
+  std::shared_ptr<session> shared();
+
+ protected:
+  session() = default;
+  ~session() = default;
+};
+
+// Scripts the answer to an action; return true when handled, false to let the built-in
+// behaviour run. Runs on the server thread: do not block in it.
+using action_handler = std::function<bool(session&, const ami::message& action)>;
+
+namespace detail {
+struct server_state;
+}
+
+class server {
+ public:
+  explicit server(server_options opts = {});
+  ~server();  // stops and joins
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and listens (throws boost::system::system_error on failure); idempotent.
+  void start();
+  // Closes the listener and every session, then joins the thread. start() may follow.
+  void stop();
+
+  unsigned short port() const;
+  std::string address() const;
+  // "ami://admin:amp111@127.0.0.1:PORT" for a configured user (throws if unknown).
+  std::string url(const std::string& username = "admin") const;
+  const server_options& options() const noexcept;
+
+  // Scripts actions by name (case-insensitive); "*" matches any action. A specific
+  // handler is tried before "*". Registering again replaces; an empty handler removes.
+  void on_action(std::string action_name, action_handler h);
+
+  // Sends an event ("Event" first) to every logged-in session whose read privilege and
+  // event mask allow its Privilege classes (an event without Privilege goes to every
+  // session whose events are on).
+  void push_event(const field_list& fields);
+  // Sends bytes verbatim to every connected session.
+  void push_raw(std::string bytes);
+
+  // Every action received, from all sessions, in arrival order (owned copies).
+  std::vector<ami::message> received() const;
+  void clear_received();
+  // Connected sessions now.
+  std::size_t session_count() const;
+  // Connections accepted since start, and successful logins since start.
+  std::size_t connection_count() const;
+  std::size_t login_count() const;
+  // Waits (no polling) until exactly n sessions are connected.
+  bool wait_for_sessions(std::size_t n, std::chrono::milliseconds timeout) const;
+  // Waits until at least n successful logins happened since start.
+  bool wait_for_logins(std::size_t n, std::chrono::milliseconds timeout) const;
+  // Waits until an action of that name (case-insensitive) has been received.
+  bool wait_for_action(const std::string& name, std::chrono::milliseconds timeout) const;
+  // Waits until at least n actions of that name have been received.
+  bool wait_for_actions(const std::string& name, std::size_t n,
+                        std::chrono::milliseconds timeout) const;
+  // Server-side close of every connection: the clients see EOF.
+  void close_sessions();
+
+  // Fault knobs; they apply to new and existing sessions.
+  // Close each session after writing n more bytes (counted from this call for existing
+  // sessions, from accept for new ones); the first n bytes are written exactly. 0 = off.
+  void close_after_bytes(std::size_t n);
+  // Stops writing anything (answers and events queue up); stall(false) resumes.
+  void stall(bool on);
+  // Delays the handling of each action by d (later actions wait in order).
+  void delay_responses(std::chrono::milliseconds d);
+  // Sessions accepted from now on receive these bytes (e.g. a capture file) instead of the
+  // banner, then stay open without answering (their actions are still recorded).
+  // An empty string turns replay off.
+  void replay(std::string bytes);
+
+ private:
+  std::shared_ptr<detail::server_state> state_;
+};
+
+}  // namespace ami::testing

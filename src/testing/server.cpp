@@ -1,0 +1,586 @@
+// The server's networking: accept, per-connection read loop, ordered write queue, knobs.
+#include "server_state.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <future>
+#include <stdexcept>
+
+namespace ami::testing {
+namespace detail {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  return std::string(ep.address().is_v6() ? "IPV6" : "IPV4") + "/TCP/" +
+         ep.address().to_string() + "/" + std::to_string(ep.port());
+}
+
+constexpr std::size_t read_chunk = 4096;
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Field helpers
+
+void append_fields(std::string& out, const field_list& fields) {
+  for (const auto& [key, value] : fields) {
+    out.append(key);
+    out.append(": ");
+    out.append(value);
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+}
+
+std::string serialize_fields(const field_list& fields) {
+  std::string out;
+  append_fields(out, fields);
+  return out;
+}
+
+field_list with_action_id(const ami::message& action, field_list fields) {
+  if (auto id = action.get("ActionID")) {
+    const auto at = fields.empty() ? fields.begin() : fields.begin() + 1;
+    fields.insert(at, {"ActionID", std::string(*id)});
+  }
+  return fields;
+}
+
+// ---------------------------------------------------------------------------------------
+// connection
+
+connection::connection(server_state& srv, tcp::socket socket, std::uint64_t id)
+    : id_(id),
+      srv_(srv),
+      socket_(std::move(socket)),
+      parser_(ami::proto::parser_options{{}, false}),
+      delay_timer_(srv.io_) {
+  connected_at_ = std::chrono::system_clock::now();
+  boost::system::error_code ec;
+  const auto local = socket_.local_endpoint(ec);
+  if (!ec) local_endpoint_ = endpoint_text(local);
+  const auto remote = socket_.remote_endpoint(ec);
+  if (!ec) remote_endpoint_ = endpoint_text(remote);
+  budget_ = srv.close_after_;
+}
+
+connection::~connection() = default;
+
+void connection::start(std::optional<std::string> replay_bytes) {
+  if (replay_bytes) {
+    replaying_ = true;
+    write(std::move(*replay_bytes));
+  } else {
+    write("Asterisk Call Manager/" + srv_.opts_.ami_version + "\r\n");
+  }
+  read();
+}
+
+void connection::read() {
+  if (closed_) return;
+  char* buf = parser_.prepare(read_chunk);
+  socket_.async_read_some(asio::buffer(buf, read_chunk),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            if (self->closed_) return;
+                            if (ec) {
+                              self->close_now();
+                              return;
+                            }
+                            self->parser_.commit(n);
+                            ami::message m;
+                            for (;;) {
+                              const auto r = self->parser_.next(m);
+                              if (r.status == ami::proto::parse_status::need_more) break;
+                              if (r.status == ami::proto::parse_status::message) self->on_message(m);
+                            }
+                            self->process();
+                            self->read();
+                          });
+}
+
+void connection::on_message(const ami::message& m) {
+  if (m.empty()) return;
+  ami::message owned(m);  // copying owns the bytes
+  {
+    std::lock_guard<std::mutex> lock(srv_.mutex_);
+    srv_.received_.push_back(owned);
+  }
+  srv_.cv_.notify_all();
+  if (replaying_) return;
+  actions_.push_back(std::move(owned));
+}
+
+void connection::process() {
+  while (!busy_ && !closed_ && !closing_ && !actions_.empty()) {
+    if (srv_.delay_.count() > 0 && !delayed_) {
+      busy_ = true;
+      delay_timer_.expires_after(srv_.delay_);
+      delay_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        self->busy_ = false;
+        if (ec || self->closed_) return;
+        self->delayed_ = true;
+        self->process();
+      });
+      return;
+    }
+    delayed_ = false;
+    ami::message action = std::move(actions_.front());
+    actions_.pop_front();
+    busy_ = true;
+    srv_.dispatch(*this, action);
+  }
+}
+
+void connection::resume() {
+  if (!busy_) return;
+  busy_ = false;
+  // Resume from a fresh handler so a long run of queued actions does not nest.
+  asio::post(srv_.io_, [self = shared_from_this()] { self->process(); });
+}
+
+void connection::write(std::string bytes) {
+  if (closed_ || closing_ || bytes.empty()) return;
+  pending_.append(bytes);
+  flush();
+}
+
+void connection::flush() {
+  if (writing_ || closed_ || srv_.stalled_) return;
+  if (pending_.empty()) {
+    if (closing_) close_now();
+    return;
+  }
+  writing_buf_.clear();
+  writing_buf_.swap(pending_);
+  bool cut = false;
+  if (budget_ > 0) {
+    const std::size_t left = budget_ - std::min(budget_, budget_used_);
+    if (writing_buf_.size() >= left) {
+      writing_buf_.resize(left);
+      cut = true;
+    }
+    if (writing_buf_.empty()) {
+      close_now();
+      return;
+    }
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(writing_buf_),
+                    [self = shared_from_this(), cut](boost::system::error_code ec, std::size_t n) {
+                      self->writing_ = false;
+                      self->budget_used_ += n;
+                      if (self->closed_) return;
+                      if (ec || cut) {
+                        self->close_now();
+                        return;
+                      }
+                      self->flush();
+                    });
+}
+
+void connection::set_byte_budget(std::size_t n) {
+  budget_ = n;
+  budget_used_ = 0;
+  if (n > 0 && !writing_) flush();
+}
+
+void connection::close_after_flush() {
+  if (closed_) return;
+  closing_ = true;
+  if (!writing_ && (pending_.empty() || srv_.stalled_)) close_now();
+}
+
+void connection::close_now() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  delay_timer_.cancel();
+  actions_.clear();
+  pending_.clear();
+  srv_.on_closed(*this);
+}
+
+bool connection::wants_event(std::uint32_t category) const noexcept {
+  if (!logged_in_ || closed_ || closing_ || replaying_) return false;
+  if (category == 0) return event_mask_ != 0;
+  return (read_perm_ & category) == category && (event_mask_ & category) == category;
+}
+
+// ---------------------------------------------------------------------------------------
+// server_state
+
+server_state::server_state(server_options opts) : opts_(std::move(opts)) {
+  version_ = ami::proto::parse_version(opts_.ami_version).value_or(ami::proto::version{});
+}
+
+server_state::~server_state() = default;
+
+bool server_state::on_io_thread() const noexcept {
+  return running_ && std::this_thread::get_id() == thread_id_;
+}
+
+void server_state::run_sync(const std::function<void()>& fn) {
+  if (!running_ || on_io_thread()) {
+    fn();
+    return;
+  }
+  std::promise<void> done;
+  auto fut = done.get_future();
+  asio::post(io_, [&] {
+    fn();
+    done.set_value();
+  });
+  fut.wait();
+}
+
+void server_state::accept() {
+  if (!acceptor_ || !acceptor_->is_open()) return;
+  acceptor_->async_accept([self = shared_from_this()](boost::system::error_code ec,
+                                                      tcp::socket socket) {
+    if (!self->acceptor_ || !self->acceptor_->is_open()) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      auto c = std::make_shared<connection>(*self, std::move(socket), self->next_id_++);
+      self->connections_.push_back(c);
+      {
+        std::lock_guard<std::mutex> lock(self->mutex_);
+        ++self->session_count_;
+        ++self->connection_count_;
+      }
+      self->cv_.notify_all();
+      c->start(self->replay_);
+    }
+    self->accept();
+  });
+}
+
+void server_state::on_closed(connection& c) {
+  const auto it = std::find_if(connections_.begin(), connections_.end(),
+                               [&](const auto& p) { return p.get() == &c; });
+  if (it == connections_.end()) return;
+  // Keep the connection alive until the handler that closed it returns.
+  asio::post(io_, [keep = *it] { (void)keep; });
+  connections_.erase(it);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --session_count_;
+  }
+  cv_.notify_all();
+}
+
+void server_state::on_login(connection& c) {
+  (void)c;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++login_count_;
+  }
+  cv_.notify_all();
+}
+
+void server_state::dispatch(connection& c, const ami::message& action) {
+  const std::string name = lower(action.get_or("Action"));
+  action_handler h;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = handlers_.find(name);
+    if (it == handlers_.end()) it = handlers_.find("*");
+    if (it != handlers_.end()) h = it->second;
+  }
+  if (h && h(c, action)) {
+    c.resume();
+    return;
+  }
+  if (builtin(c, action) == outcome::done) c.resume();
+}
+
+void server_state::broadcast(const field_list& fields) {
+  std::uint32_t category = 0;
+  for (const auto& [key, value] : fields) {
+    if (iequals(key, "Privilege")) {
+      category = event_category(value);
+      break;
+    }
+  }
+  const std::string bytes = serialize_fields(fields);
+  // Copy: a write may close a connection and shrink the list.
+  const auto targets = connections_;
+  for (const auto& c : targets) {
+    if (c->wants_event(category)) c->write(bytes);
+  }
+}
+
+const user* server_state::find_user(std::string_view name) const {
+  for (const auto& u : opts_.users) {
+    if (u.username == name) return &u;
+  }
+  return nullptr;
+}
+
+long server_state::uptime_seconds() const {
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::steady_clock::now() - started_at_)
+                               .count());
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------
+// session
+
+namespace {
+detail::connection& conn(session& s) { return static_cast<detail::connection&>(s); }
+const detail::connection& conn(const session& s) {
+  return static_cast<const detail::connection&>(s);
+}
+
+// Runs fn on the connection's io thread: inline there, posted (in call order) elsewhere.
+template <class Fn>
+void on_io(detail::connection& c, detail::server_state& st, Fn&& fn) {
+  if (!st.running_ || st.on_io_thread()) {
+    fn(c);
+    return;
+  }
+  boost::asio::post(st.io_, [self = c.shared_from_this(), f = std::forward<Fn>(fn)]() mutable {
+    f(*self);
+  });
+}
+}  // namespace
+
+void session::send_raw(std::string bytes) {
+  auto& c = conn(*this);
+  on_io(c, c.state(), [b = std::move(bytes)](detail::connection& x) mutable {
+    x.write(std::move(b));
+  });
+}
+
+void session::send(const field_list& fields) { send_raw(detail::serialize_fields(fields)); }
+
+void session::respond(const ami::message& action, field_list fields) {
+  send_raw(detail::serialize_fields(detail::with_action_id(action, std::move(fields))));
+}
+
+void session::close() {
+  auto& c = conn(*this);
+  on_io(c, c.state(), [](detail::connection& x) { x.close_after_flush(); });
+}
+
+void session::abort() {
+  auto& c = conn(*this);
+  on_io(c, c.state(), [](detail::connection& x) { x.close_now(); });
+}
+
+bool session::logged_in() const noexcept { return conn(*this).logged_in_.load(); }
+
+std::string session::username() const {
+  const auto& c = conn(*this);
+  std::lock_guard<std::mutex> lock(c.name_mutex_);
+  return c.username_;
+}
+
+std::uint64_t session::id() const noexcept { return conn(*this).id_; }
+
+std::shared_ptr<session> session::shared() { return conn(*this).shared_from_this(); }
+
+// ---------------------------------------------------------------------------------------
+// server
+
+server::server(server_options opts)
+    : state_(std::make_shared<detail::server_state>(std::move(opts))) {}
+
+server::~server() { stop(); }
+
+void server::start() {
+  auto& st = *state_;
+  if (st.running_) return;
+  namespace asio = boost::asio;
+  const auto addr = asio::ip::make_address(st.opts_.address);
+  const unsigned short want = st.port_ != 0 ? st.port_ : st.opts_.port;
+  st.io_.restart();
+  st.acceptor_.emplace(st.io_);
+  detail::tcp::endpoint ep(addr, want);
+  st.acceptor_->open(ep.protocol());
+  st.acceptor_->set_option(detail::tcp::acceptor::reuse_address(true));
+  st.acceptor_->bind(ep);
+  st.acceptor_->listen();
+  st.port_ = st.acceptor_->local_endpoint().port();
+  st.started_at_ = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(st.mutex_);
+    st.connection_count_ = 0;
+    st.login_count_ = 0;
+  }
+  st.work_.emplace(st.io_.get_executor());
+  st.accept();
+  std::promise<void> ready;
+  auto fut = ready.get_future();
+  st.thread_ = std::thread([&st, &ready] {
+    st.thread_id_ = std::this_thread::get_id();
+    ready.set_value();
+    st.io_.run();
+  });
+  fut.wait();
+  st.running_ = true;
+}
+
+void server::stop() {
+  auto& st = *state_;
+  if (!st.running_) return;
+  st.run_sync([&st] {
+    boost::system::error_code ignored;
+    if (st.acceptor_) st.acceptor_->close(ignored);
+    const auto all = st.connections_;
+    for (const auto& c : all) c->close_now();
+  });
+  st.work_.reset();
+  st.io_.stop();
+  st.thread_.join();
+  st.running_ = false;
+  st.acceptor_.reset();
+  st.connections_.clear();
+}
+
+unsigned short server::port() const { return state_->port_; }
+std::string server::address() const { return state_->opts_.address; }
+const server_options& server::options() const noexcept { return state_->opts_; }
+
+std::string server::url(const std::string& username) const {
+  const auto* u = state_->find_user(username);
+  if (!u) throw std::invalid_argument("no such user: " + username);
+  return "ami://" + u->username + ":" + u->secret + "@" + state_->opts_.address + ":" +
+         std::to_string(state_->port_);
+}
+
+void server::on_action(std::string action_name, action_handler h) {
+  auto& st = *state_;
+  const std::string key = detail::lower(action_name);
+  std::lock_guard<std::mutex> lock(st.mutex_);
+  if (h) {
+    st.handlers_[key] = std::move(h);
+  } else {
+    st.handlers_.erase(key);
+  }
+}
+
+void server::push_event(const field_list& fields) {
+  auto& st = *state_;
+  st.run_sync([&] { st.broadcast(fields); });
+}
+
+void server::push_raw(std::string bytes) {
+  auto& st = *state_;
+  st.run_sync([&] {
+    const auto all = st.connections_;
+    for (const auto& c : all) c->write(bytes);
+  });
+}
+
+std::vector<ami::message> server::received() const {
+  std::lock_guard<std::mutex> lock(state_->mutex_);
+  return state_->received_;
+}
+
+void server::clear_received() {
+  std::lock_guard<std::mutex> lock(state_->mutex_);
+  state_->received_.clear();
+}
+
+std::size_t server::session_count() const {
+  std::lock_guard<std::mutex> lock(state_->mutex_);
+  return state_->session_count_;
+}
+
+std::size_t server::connection_count() const {
+  std::lock_guard<std::mutex> lock(state_->mutex_);
+  return state_->connection_count_;
+}
+
+std::size_t server::login_count() const {
+  std::lock_guard<std::mutex> lock(state_->mutex_);
+  return state_->login_count_;
+}
+
+bool server::wait_for_sessions(std::size_t n, std::chrono::milliseconds timeout) const {
+  auto& st = *state_;
+  std::unique_lock<std::mutex> lock(st.mutex_);
+  return st.cv_.wait_for(lock, timeout, [&] { return st.session_count_ == n; });
+}
+
+bool server::wait_for_logins(std::size_t n, std::chrono::milliseconds timeout) const {
+  auto& st = *state_;
+  std::unique_lock<std::mutex> lock(st.mutex_);
+  return st.cv_.wait_for(lock, timeout, [&] { return st.login_count_ >= n; });
+}
+
+bool server::wait_for_action(const std::string& name, std::chrono::milliseconds timeout) const {
+  return wait_for_actions(name, 1, timeout);
+}
+
+bool server::wait_for_actions(const std::string& name, std::size_t n,
+                              std::chrono::milliseconds timeout) const {
+  auto& st = *state_;
+  std::unique_lock<std::mutex> lock(st.mutex_);
+  return st.cv_.wait_for(lock, timeout, [&] {
+    std::size_t count = 0;
+    for (const auto& m : st.received_) {
+      if (iequals(m.get_or("Action"), name)) ++count;
+    }
+    return count >= n;
+  });
+}
+
+void server::close_sessions() {
+  auto& st = *state_;
+  st.run_sync([&st] {
+    const auto all = st.connections_;
+    for (const auto& c : all) c->close_now();
+  });
+}
+
+void server::close_after_bytes(std::size_t n) {
+  auto& st = *state_;
+  st.run_sync([&st, n] {
+    st.close_after_ = n;
+    const auto all = st.connections_;
+    for (const auto& c : all) c->set_byte_budget(n);
+  });
+}
+
+void server::stall(bool on) {
+  auto& st = *state_;
+  st.run_sync([&st, on] {
+    st.stalled_ = on;
+    if (on) return;
+    const auto all = st.connections_;
+    for (const auto& c : all) c->flush();
+  });
+}
+
+void server::delay_responses(std::chrono::milliseconds d) {
+  auto& st = *state_;
+  st.run_sync([&st, d] { st.delay_ = d; });
+}
+
+void server::replay(std::string bytes) {
+  auto& st = *state_;
+  st.run_sync([&st, &bytes] {
+    if (bytes.empty()) {
+      st.replay_.reset();
+    } else {
+      st.replay_ = std::move(bytes);
+    }
+  });
+}
+
+}  // namespace ami::testing
