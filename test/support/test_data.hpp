@@ -101,6 +101,48 @@ inline std::vector<outcome> parse_chunks(std::string_view bytes,
   return out;
 }
 
+// Whether `bytes` fed in chunks parses to exactly `want`, compared on the views as they come
+// (no copies), so that tests parsing the same bytes thousands of times stay cheap.
+inline bool parses_to(std::string_view bytes, const std::vector<std::size_t>& sizes,
+                      const std::vector<outcome>& want, ami::proto::parser_options opts = {}) {
+  ami::proto::parser p(opts);
+  ami::message m;
+  std::size_t i = 0;
+  auto same = [&](const outcome& o) {
+    if (o.is_error || o.msg.kind() != m.kind() || o.msg.size() != m.size() ||
+        o.msg.lines() != m.lines()) {
+      return false;
+    }
+    for (std::size_t k = 0; k < m.size(); ++k) {
+      if (o.msg[k].name != m[k].name || o.msg[k].value != m[k].value) return false;
+    }
+    return true;
+  };
+  auto pull = [&] {
+    for (;;) {
+      const auto r = p.next(m);
+      if (r.status == ami::proto::parse_status::need_more) return true;
+      if (i >= want.size()) return false;
+      const outcome& o = want[i++];
+      const bool ok = r.status == ami::proto::parse_status::error ? (o.is_error && o.ec == r.ec)
+                                                                   : same(o);
+      if (!ok) return false;
+    }
+  };
+  std::size_t pos = 0;
+  for (std::size_t c = 0; pos < bytes.size(); ++c) {
+    const std::size_t n = std::min(sizes[std::min(c, sizes.size() - 1)], bytes.size() - pos);
+    p.feed(bytes.substr(pos, n));
+    pos += n;
+    if (!pull()) return false;
+  }
+  if (auto e = p.finish()) {
+    if (i >= want.size() || !want[i].is_error || want[i].ec != *e) return false;
+    ++i;
+  }
+  return i == want.size();
+}
+
 inline std::vector<outcome> parse_all(std::string_view bytes,
                                       ami::proto::parser_options opts = {}) {
   return parse_chunks(bytes, {bytes.size() == 0 ? 1 : bytes.size()}, opts);

@@ -15,8 +15,10 @@ ami::proto::parser_options opts_for(const std::string& name) {
   return o;
 }
 
+// One assertion per comparison keeps the sanitizer runs fast; details only on a mismatch.
 void check_same(const std::vector<ami::test::outcome>& got,
                 const std::vector<ami::test::outcome>& want) {
+  if (got == want) return;
   REQUIRE(got.size() == want.size());
   for (std::size_t i = 0; i < got.size(); ++i) {
     INFO("message " << i << ": " << ami::test::describe(got[i]));
@@ -57,8 +59,10 @@ TEST_CASE("captures split at every byte offset parse the same") {
     const auto bytes = ami::test::read_data(name);
     const auto whole = parse_all(bytes, opts_for(name));
     for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
-      CAPTURE(cut);
-      check_same(parse_chunks(bytes, {cut, bytes.size()}, opts_for(name)), whole);
+      if (!ami::test::parses_to(bytes, {cut, bytes.size()}, whole, opts_for(name))) {
+        CAPTURE(cut);
+        check_same(parse_chunks(bytes, {cut, bytes.size()}, opts_for(name)), whole);
+      }
     }
   }
 }
