@@ -155,12 +155,13 @@ struct parser::impl {
   bool add_to_message(std::string_view line) {
     switch (md) {
       case mode::follows_header: {
-        if (line.empty()) return true;
+        // The CLI output follows the headers directly and may start with an empty line
+        // ("core show settings"): only the marker ends a legacy answer.
         std::string_view key;
         std::string_view value;
         bool has_colon = false;
         split_field(line, key, value, has_colon);
-        if (has_colon && is_header_of_follows(key)) {
+        if (!line.empty() && has_colon && is_header_of_follows(key)) {
           partial.add_field(key, value);
           return false;
         }

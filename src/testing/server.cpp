@@ -110,7 +110,20 @@ void connection::read() {
 
 void connection::on_message(const ami::message& m) {
   if (m.empty()) return;
-  ami::message owned(m);  // copying owns the bytes
+  ami::message owned;
+  if (m.kind() == message_kind::text) {
+    // Asterisk looks for Action anywhere in the message: read text lines as fields.
+    for (const auto line : m.lines()) {
+      const auto colon = line.find(':');
+      auto value = colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
+      if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      owned.add_field(line.substr(0, colon), value);
+    }
+    owned.set_kind(owned.has("Action") ? message_kind::action : message_kind::text);
+    owned.make_owned();
+  } else {
+    owned = m;  // copying owns the bytes
+  }
   {
     std::lock_guard<std::mutex> lock(srv_.mutex_);
     srv_.received_.push_back(owned);
@@ -176,11 +189,13 @@ void connection::flush() {
   }
   writing_ = true;
   asio::async_write(socket_, asio::buffer(writing_buf_),
-                    [self = shared_from_this(), cut](boost::system::error_code ec, std::size_t n) {
+                    [self = shared_from_this(), cut, gen = budget_gen_](
+                        boost::system::error_code ec, std::size_t n) {
                       self->writing_ = false;
-                      self->budget_used_ += n;
+                      // Bytes of a write started before the budget was reset do not count.
+                      if (gen == self->budget_gen_) self->budget_used_ += n;
                       if (self->closed_) return;
-                      if (ec || cut) {
+                      if (ec || (cut && gen == self->budget_gen_)) {
                         self->close_now();
                         return;
                       }
@@ -191,6 +206,7 @@ void connection::flush() {
 void connection::set_byte_budget(std::size_t n) {
   budget_ = n;
   budget_used_ = 0;
+  ++budget_gen_;
   if (n > 0 && !writing_) flush();
 }
 

@@ -125,6 +125,7 @@ class connection final : public session, public std::enable_shared_from_this<con
   bool replaying_ = false;
   std::size_t budget_ = 0;  // 0: no limit
   std::size_t budget_used_ = 0;
+  std::uint64_t budget_gen_ = 0;
   std::deque<ami::message> actions_;
   bool busy_ = false;
   bool delayed_ = false;

@@ -67,7 +67,7 @@ class raw_client {
                               [&](boost::system::error_code ec, std::size_t n) {
                                 done = true;
                                 if (ec) {
-                                  eof_ = true;
+                                  if (ec != boost::asio::error::operation_aborted) eof_ = true;
                                   return;
                                 }
                                 raw_.append(buf_, n);

@@ -28,7 +28,8 @@ namespace {
 using field_list = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
 // An expected message, owned.
-outcome msg(message_kind kind, field_list fields, std::initializer_list<std::string_view> lines = {}) {
+outcome msg(message_kind kind, field_list fields,
+            std::initializer_list<std::string_view> lines = {}) {
   ami::message m;
   m.set_kind(kind);
   for (const auto& [name, value] : fields) m.add_field(name, value);
@@ -155,8 +156,7 @@ TEST_CASE("banner: Asterisk 1.8, AMI 1.1") {
 }
 
 TEST_CASE("banner: a proxy") {
-  check_banner("Asterisk Call Manager Proxy/1.0", "Asterisk Call Manager Proxy",
-               version{1, 0, 0});
+  check_banner("Asterisk Call Manager Proxy/1.0", "Asterisk Call Manager Proxy", version{1, 0, 0});
 }
 
 TEST_CASE("banner: a fork") {
@@ -210,7 +210,8 @@ TEST_CASE("banner: only the first line of a connection; reset() starts a new one
 }
 
 TEST_CASE("banner: a server that sends none starts with a message") {
-  expect("Response: Success\r\nActionID: 1\r\n\r\n", {resp({{"Response", "Success"}, {"ActionID", "1"}})});
+  expect("Response: Success\r\nActionID: 1\r\n\r\n",
+         {resp({{"Response", "Success"}, {"ActionID", "1"}})});
   parser p;
   p.feed("Event: FullyBooted\r\n\r\n");
   ami::message m;
@@ -250,9 +251,9 @@ TEST_CASE("version comparisons") {
   CHECK(v7 <= version{7, 0, 3});
   CHECK(v7 >= version{7, 0, 3});
   CHECK_FALSE(v7 < version{7, 0, 3});
-  CHECK(version{2, 9, 9} < version{2, 10, 0});    // numeric, not textual
-  CHECK(version{1, 99, 99} < version{2, 0, 0});   // major first
-  CHECK(version{2, 8, 0} < version{2, 8, 1});     // then minor, then patch
+  CHECK(version{2, 9, 9} < version{2, 10, 0});   // numeric, not textual
+  CHECK(version{1, 99, 99} < version{2, 0, 0});  // major first
+  CHECK(version{2, 8, 0} < version{2, 8, 1});    // then minor, then patch
   CHECK(version{5, 1, 0} > version{5, 0, 99});
 }
 
@@ -282,17 +283,21 @@ TEST_CASE("parse_banner and at_least") {
 // Framing quirks
 
 TEST_CASE("CRLF and bare LF line ends give the same messages") {
-  const std::vector<outcome> want{ev({{"Event", "Newchannel"}, {"Channel", "Local/100@default-0001;1"}}),
-                                  resp({{"Response", "Success"}, {"ActionID", "7"}})};
-  expect("Event: Newchannel\r\nChannel: Local/100@default-0001;1\r\n\r\n"
-         "Response: Success\r\nActionID: 7\r\n\r\n",
-         want);
-  expect("Event: Newchannel\nChannel: Local/100@default-0001;1\n\n"
-         "Response: Success\nActionID: 7\n\n",
-         want);
-  expect("Event: Newchannel\r\nChannel: Local/100@default-0001;1\n\r\n"
-         "Response: Success\nActionID: 7\r\n\n",
-         want);
+  const std::vector<outcome> want{
+      ev({{"Event", "Newchannel"}, {"Channel", "Local/100@default-0001;1"}}),
+      resp({{"Response", "Success"}, {"ActionID", "7"}})};
+  expect(
+      "Event: Newchannel\r\nChannel: Local/100@default-0001;1\r\n\r\n"
+      "Response: Success\r\nActionID: 7\r\n\r\n",
+      want);
+  expect(
+      "Event: Newchannel\nChannel: Local/100@default-0001;1\n\n"
+      "Response: Success\nActionID: 7\n\n",
+      want);
+  expect(
+      "Event: Newchannel\r\nChannel: Local/100@default-0001;1\n\r\n"
+      "Response: Success\nActionID: 7\r\n\n",
+      want);
 }
 
 TEST_CASE("a message ending CRLF LF") {
@@ -301,23 +306,25 @@ TEST_CASE("a message ending CRLF LF") {
 }
 
 TEST_CASE("a bare LF inside a message (Agents CallStarted)") {
-  expect("Event: Agents\r\nAgent: 1001\r\nStatus: AGENT_ONCALL\r\nCallStarted: 1700000000\n"
-         "TalkingToChan: SIP/100-00000001\r\nActionID: a1\r\n\r\n"
-         "Event: AgentsComplete\r\nActionID: a1\r\n\r\n",
-         {ev({{"Event", "Agents"},
-              {"Agent", "1001"},
-              {"Status", "AGENT_ONCALL"},
-              {"CallStarted", "1700000000"},
-              {"TalkingToChan", "SIP/100-00000001"},
-              {"ActionID", "a1"}}),
-          ev({{"Event", "AgentsComplete"}, {"ActionID", "a1"}})});
+  expect(
+      "Event: Agents\r\nAgent: 1001\r\nStatus: AGENT_ONCALL\r\nCallStarted: 1700000000\n"
+      "TalkingToChan: SIP/100-00000001\r\nActionID: a1\r\n\r\n"
+      "Event: AgentsComplete\r\nActionID: a1\r\n\r\n",
+      {ev({{"Event", "Agents"},
+           {"Agent", "1001"},
+           {"Status", "AGENT_ONCALL"},
+           {"CallStarted", "1700000000"},
+           {"TalkingToChan", "SIP/100-00000001"},
+           {"ActionID", "a1"}}),
+       ev({{"Event", "AgentsComplete"}, {"ActionID", "a1"}})});
 }
 
 TEST_CASE("extra empty messages produce nothing and lose nothing") {
-  expect("\r\n\r\nEvent: QueueRule\r\nRule: default\r\n\r\n\r\n\r\n\r\n\r\n\n\r\n"
-         "Event: After\r\nK: v\r\n\r\n\r\n\r\n",
-         {ev({{"Event", "QueueRule"}, {"Rule", "default"}}), ev({{"Event", "After"}, {"K", "v"}})});
-  CHECK_FALSE(ami::test::parse_all("\r\n\r\n\n\r\n").size() != 0);
+  expect(
+      "\r\n\r\nEvent: QueueRule\r\nRule: default\r\n\r\n\r\n\r\n\r\n\r\n\n\r\n"
+      "Event: After\r\nK: v\r\n\r\n\r\n\r\n",
+      {ev({{"Event", "QueueRule"}, {"Rule", "default"}}), ev({{"Event", "After"}, {"K", "v"}})});
+  CHECK(ami::test::parse_all("\r\n\r\n\n\r\n").empty());
 }
 
 TEST_CASE("a line without a colon is a field named by the line with an empty value") {
@@ -335,7 +342,10 @@ TEST_CASE("a line without a colon is a field named by the line with an empty val
 
 TEST_CASE("empty values with and without the space") {
   expect("Event: Hangup\r\nCallerIDName:\r\nConnectedLineName: \r\nCause: 16\r\n\r\n",
-         {ev({{"Event", "Hangup"}, {"CallerIDName", ""}, {"ConnectedLineName", ""}, {"Cause", "16"}})});
+         {ev({{"Event", "Hangup"},
+              {"CallerIDName", ""},
+              {"ConnectedLineName", ""},
+              {"Cause", "16"}})});
 }
 
 TEST_CASE("only the first space after the colon is dropped") {
@@ -349,22 +359,24 @@ TEST_CASE("only the first space after the colon is dropped") {
 }
 
 TEST_CASE("fields split at the first colon") {
-  expect("Event: SuccessfulAuth\r\nEventTV: 2026-11-26T03:09:40.944+0000\r\n"
-         "Channel: SIP/100-0000:x\r\nTimestamp: 1764126580.944021\r\nData: a:b::c:\r\n\r\n",
-         {ev({{"Event", "SuccessfulAuth"},
-              {"EventTV", "2026-11-26T03:09:40.944+0000"},
-              {"Channel", "SIP/100-0000:x"},
-              {"Timestamp", "1764126580.944021"},
-              {"Data", "a:b::c:"}})});
+  expect(
+      "Event: SuccessfulAuth\r\nEventTV: 2026-11-26T03:09:40.944+0000\r\n"
+      "Channel: SIP/100-0000:x\r\nTimestamp: 1764126580.944021\r\nData: a:b::c:\r\n\r\n",
+      {ev({{"Event", "SuccessfulAuth"},
+           {"EventTV", "2026-11-26T03:09:40.944+0000"},
+           {"Channel", "SIP/100-0000:x"},
+           {"Timestamp", "1764126580.944021"},
+           {"Data", "a:b::c:"}})});
 }
 
 TEST_CASE("repeated keys are all kept, in order") {
   parser p;
-  p.feed("Action: Originate\r\nVariable: A=1\r\nChannel: Local/100@default\r\nVariable: B=2\r\n"
-         "Variable: C=x:y\r\n\r\n"
-         "Response: Success\r\nOutput: first\r\nOutput: \r\nOutput: third\r\n\r\n"
-         "Event: Newchannel\r\nChanVariable(SIP/100-0001): FOO=1\r\n"
-         "ChanVariable(SIP/100-0001): BAR=2\r\n\r\n");
+  p.feed(
+      "Action: Originate\r\nVariable: A=1\r\nChannel: Local/100@default\r\nVariable: B=2\r\n"
+      "Variable: C=x:y\r\n\r\n"
+      "Response: Success\r\nOutput: first\r\nOutput: \r\nOutput: third\r\n\r\n"
+      "Event: Newchannel\r\nChanVariable(SIP/100-0001): FOO=1\r\n"
+      "ChanVariable(SIP/100-0001): BAR=2\r\n\r\n");
   ami::message m;
   REQUIRE(p.next(m).status == parse_status::message);
   CHECK(m.is_action());
@@ -393,9 +405,10 @@ TEST_CASE("get and get_all are case-insensitive") {
 
 TEST_CASE("header names with spaces and dots, and (null) values") {
   parser p;
-  p.feed("Response: Success\r\nActionID: 3\r\nNamed Callgroup: \r\nNamed Pickupgroup: sales\r\n"
-         "SIP-T.38Support: No\r\nSIP-Sess-Refresh: uas\r\nMD5SecretExist: N\r\n"
-         "Parkinglot: (null)\r\n\r\n");
+  p.feed(
+      "Response: Success\r\nActionID: 3\r\nNamed Callgroup: \r\nNamed Pickupgroup: sales\r\n"
+      "SIP-T.38Support: No\r\nSIP-Sess-Refresh: uas\r\nMD5SecretExist: N\r\n"
+      "Parkinglot: (null)\r\n\r\n");
   ami::message m;
   REQUIRE(p.next(m).status == parse_status::message);
   CHECK(m.get("Named Callgroup") == "");
@@ -410,21 +423,25 @@ TEST_CASE("events in the same read as the Login response") {
   p.feed("Asterisk Call Manager/13.0.0\r\n");
   ami::message m;
   REQUIRE(p.next(m).status == parse_status::message);
-  p.feed("Response: Success\r\nActionID: 1\r\nMessage: Authentication accepted\r\n\r\n"
-         "Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n"
-         "Event: SuccessfulAuth\r\nPrivilege: security,all\r\nAccountID: admin\r\n\r\n");
+  p.feed(
+      "Response: Success\r\nActionID: 1\r\nMessage: Authentication accepted\r\n\r\n"
+      "Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n"
+      "Event: SuccessfulAuth\r\nPrivilege: security,all\r\nAccountID: admin\r\n\r\n");
   std::vector<outcome> got;
   ami::test::drain(p, got);
-  check_outcomes(got, {resp({{"Response", "Success"}, {"ActionID", "1"}, {"Message", "Authentication accepted"}}),
-                       ev({{"Event", "FullyBooted"}, {"Privilege", "system,all"}, {"Status", "Fully Booted"}}),
-                       ev({{"Event", "SuccessfulAuth"}, {"Privilege", "security,all"}, {"AccountID", "admin"}})});
+  check_outcomes(
+      got,
+      {resp({{"Response", "Success"}, {"ActionID", "1"}, {"Message", "Authentication accepted"}}),
+       ev({{"Event", "FullyBooted"}, {"Privilege", "system,all"}, {"Status", "Fully Booted"}}),
+       ev({{"Event", "SuccessfulAuth"}, {"Privilege", "security,all"}, {"AccountID", "admin"}})});
 }
 
 TEST_CASE("OriginateResponse is an event although it carries Response") {
   parser p;
-  p.feed("Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: o1\r\nResponse: Failure\r\n"
-         "Channel: Local/100@default\r\nReason: 5\r\n\r\n"
-         "Response: Success\r\nEvent: NotAnEvent\r\n\r\n");
+  p.feed(
+      "Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: o1\r\nResponse: Failure\r\n"
+      "Channel: Local/100@default\r\nReason: 5\r\n\r\n"
+      "Response: Success\r\nEvent: NotAnEvent\r\n\r\n");
   ami::message m;
   REQUIRE(p.next(m).status == parse_status::message);
   CHECK(m.kind() == message_kind::event);
@@ -469,31 +486,45 @@ TEST_CASE("legacy Response: Follows Command output") {
 }
 
 TEST_CASE("legacy Command output with the marker glued to the last line") {
-  expect("Response: Follows\r\nPrivilege: Command\r\nActionID: 9\r\n"
-         "Asterisk 1.4.44 built by root\n"
-         "No newline here--END COMMAND--\r\n\r\nEvent: After\r\n\r\n",
-         {msg(message_kind::response,
-              {{"Response", "Follows"}, {"Privilege", "Command"}, {"ActionID", "9"}},
-              {"Asterisk 1.4.44 built by root", "No newline here"}),
-          ev({{"Event", "After"}})});
+  expect(
+      "Response: Follows\r\nPrivilege: Command\r\nActionID: 9\r\n"
+      "Asterisk 1.4.44 built by root\n"
+      "No newline here--END COMMAND--\r\n\r\nEvent: After\r\n\r\n",
+      {msg(message_kind::response,
+           {{"Response", "Follows"}, {"Privilege", "Command"}, {"ActionID", "9"}},
+           {"Asterisk 1.4.44 built by root", "No newline here"}),
+       ev({{"Event", "After"}})});
+}
+
+TEST_CASE("legacy output starting with an empty line (core show settings)") {
+  expect(
+      "Response: Follows\r\nPrivilege: Command\r\nActionID: 3\r\n"
+      "\nPBX Core settings\n-----------------\n  Version: 1.8.32.3\n\n--END COMMAND--\r\n\r\n"
+      "Event: After\r\n\r\n",
+      {msg(message_kind::response,
+           {{"Response", "Follows"}, {"Privilege", "Command"}, {"ActionID", "3"}},
+           {"", "PBX Core settings", "-----------------", "  Version: 1.8.32.3", ""}),
+       ev({{"Event", "After"}})});
 }
 
 TEST_CASE("legacy output with another --END ... -- marker, and empty output") {
-  expect("Response: Follows\r\nActionID: 10\r\nline: with colon\n--END DATA--\r\n\r\n"
-         "Response: Follows\r\nPrivilege: Command\r\n--END COMMAND--\r\n\r\n"
-         "Event: After\r\n\r\n",
-         {msg(message_kind::response, {{"Response", "Follows"}, {"ActionID", "10"}},
-              {"line: with colon"}),
-          msg(message_kind::response, {{"Response", "Follows"}, {"Privilege", "Command"}}, {}),
-          ev({{"Event", "After"}})});
+  expect(
+      "Response: Follows\r\nActionID: 10\r\nline: with colon\n--END DATA--\r\n\r\n"
+      "Response: Follows\r\nPrivilege: Command\r\n--END COMMAND--\r\n\r\n"
+      "Event: After\r\n\r\n",
+      {msg(message_kind::response, {{"Response", "Follows"}, {"ActionID", "10"}},
+           {"line: with colon"}),
+       msg(message_kind::response, {{"Response", "Follows"}, {"Privilege", "Command"}}, {}),
+       ev({{"Event", "After"}})});
 }
 
 TEST_CASE("new-style Output lines give the same output() as the legacy body") {
   parser p;
-  p.feed("Response: Follows\r\nPrivilege: Command\r\nActionID: 1\r\n"
-         "Asterisk 18.0.0 built\n\nTime: 10:00\n--END COMMAND--\r\n\r\n"
-         "Response: Success\r\nActionID: 2\r\nMessage: Command output follows\r\n"
-         "Output: Asterisk 18.0.0 built\r\nOutput: \r\nOutput: Time: 10:00\r\n\r\n");
+  p.feed(
+      "Response: Follows\r\nPrivilege: Command\r\nActionID: 1\r\n"
+      "Asterisk 18.0.0 built\n\nTime: 10:00\n--END COMMAND--\r\n\r\n"
+      "Response: Success\r\nActionID: 2\r\nMessage: Command output follows\r\n"
+      "Output: Asterisk 18.0.0 built\r\nOutput: \r\nOutput: Time: 10:00\r\n\r\n");
   ami::message legacy;
   ami::message modern;
   REQUIRE(p.next(legacy).status == parse_status::message);
@@ -507,9 +538,12 @@ TEST_CASE("new-style Output lines give the same output() as the legacy body") {
 
 TEST_CASE("EventList casing is kept as sent") {
   parser p;
-  p.feed("Response: Success\r\nActionID: l1\r\nEventList: start\r\nMessage: Channels will follow\r\n\r\n"
-         "Response: Success\r\nActionID: l2\r\nEventList: Start\r\n\r\n"
-         "Event: CoreShowChannelsComplete\r\nActionID: l1\r\nEventList: Complete\r\nListItems: 0\r\n\r\n");
+  p.feed(
+      "Response: Success\r\nActionID: l1\r\nEventList: start\r\nMessage: Channels will "
+      "follow\r\n\r\n"
+      "Response: Success\r\nActionID: l2\r\nEventList: Start\r\n\r\n"
+      "Event: CoreShowChannelsComplete\r\nActionID: l1\r\nEventList: Complete\r\nListItems: "
+      "0\r\n\r\n");
   ami::message m;
   REQUIRE(p.next(m).status == parse_status::message);
   CHECK(m.get("eventlist") == "start");
@@ -535,9 +569,9 @@ TEST_CASE("raw text without Response or Event (old Queues output)") {
          {msg(message_kind::banner, {}, {"Asterisk Call Manager/1.1"}),
           msg(message_kind::text, {}, {first, "   No Members", "   No Callers"}),
           msg(message_kind::text, {},
-              {"sales has 1 calls (max 10) in 'rrmemory' strategy", "   Members: ",
-               "      Local/100@default (dynamic) (Not in use)", "   Callers: ",
-               "      1. SIP/200-00000001 (wait: 0:05, prio: 0)"}),
+              {"sales has 1 calls (max 10) in 'rrmemory' strategy",
+               "   Members: ", "      Local/100@default (dynamic) (Not in use)",
+               "   Callers: ", "      1. SIP/200-00000001 (wait: 0:05, prio: 0)"}),
           ev({{"Event", "After"}})},
          o);
   const auto got = ami::test::parse_all(bytes);
@@ -553,15 +587,16 @@ TEST_CASE("client-side bytes: actions, no banner expected") {
       "Action: Login\r\nUsername: admin\r\nSecret: s3cret\r\nActionID: 1\r\n\r\n"
       "Action: Originate\r\nChannel: Local/100@default\r\nVariable: A=1\r\nVariable: B=2\r\n"
       "ActionID: 2\r\n\r\n";
-  expect(bytes,
-         {msg(message_kind::action,
-              {{"Action", "Login"}, {"Username", "admin"}, {"Secret", "s3cret"}, {"ActionID", "1"}}),
-          msg(message_kind::action, {{"Action", "Originate"},
-                                     {"Channel", "Local/100@default"},
-                                     {"Variable", "A=1"},
-                                     {"Variable", "B=2"},
-                                     {"ActionID", "2"}})},
-         client_side());
+  expect(
+      bytes,
+      {msg(message_kind::action,
+           {{"Action", "Login"}, {"Username", "admin"}, {"Secret", "s3cret"}, {"ActionID", "1"}}),
+       msg(message_kind::action, {{"Action", "Originate"},
+                                  {"Channel", "Local/100@default"},
+                                  {"Variable", "A=1"},
+                                  {"Variable", "B=2"},
+                                  {"ActionID", "2"}})},
+      client_side());
   // Without a banner expected, a colon-less first line is text, not a banner.
   parser p(client_side());
   p.feed("Asterisk Call Manager/1.0\r\n\r\n");
@@ -591,7 +626,8 @@ TEST_CASE("limits: line length boundary, line end excluded") {
   const auto o = with_limits(32, 100, 100000);
   const std::string exact = "K: " + std::string(29, 'a');  // 32 bytes
   REQUIRE(exact.size() == 32);
-  expect("Event: A\r\n" + exact + "\r\n\r\n", {ev({{"Event", "A"}, {"K", std::string(29, 'a')}})}, o);
+  expect("Event: A\r\n" + exact + "\r\n\r\n", {ev({{"Event", "A"}, {"K", std::string(29, 'a')}})},
+         o);
   expect("Event: A\n" + exact + "\n\n", {ev({{"Event", "A"}, {"K", std::string(29, 'a')}})}, o);
   expect("Event: A\r\n" + exact + "b\r\n\r\nEvent: B\r\n\r\n",
          {err(ami::error::line_too_long), ev({{"Event", "B"}})}, o);
@@ -620,17 +656,19 @@ TEST_CASE("limits: line_too_long on an incomplete line is reported before its en
 
 TEST_CASE("limits: too_many_fields, then the next message is intact") {
   const auto o = with_limits(1024, 4, 100000);
-  expect("Event: A\r\nK1: 1\r\nK2: 2\r\nK3: 3\r\n\r\nEvent: B\r\nK1: 1\r\nK2: 2\r\nK3: 3\r\nK4: 4\r\n"
-         "K5: 5\r\n\r\nEvent: C\r\n\r\n",
-         {ev({{"Event", "A"}, {"K1", "1"}, {"K2", "2"}, {"K3", "3"}}),
-          err(ami::error::too_many_fields), ev({{"Event", "C"}})},
-         o);
+  expect(
+      "Event: A\r\nK1: 1\r\nK2: 2\r\nK3: 3\r\n\r\nEvent: B\r\nK1: 1\r\nK2: 2\r\nK3: 3\r\nK4: 4\r\n"
+      "K5: 5\r\n\r\nEvent: C\r\n\r\n",
+      {ev({{"Event", "A"}, {"K1", "1"}, {"K2", "2"}, {"K3", "3"}}),
+       err(ami::error::too_many_fields), ev({{"Event", "C"}})},
+      o);
   // Body lines of legacy output and text lines count too.
-  expect("Response: Follows\r\na\nb\nc\nd\ne\n--END COMMAND--\r\n\r\n"
-         "Event: C\r\n\r\nline1: x\nl2\nl3\nl4\nl5\n\nEvent: D\r\n\r\n",
-         {err(ami::error::too_many_fields), ev({{"Event", "C"}}), err(ami::error::too_many_fields),
-          ev({{"Event", "D"}})},
-         o);
+  expect(
+      "Response: Follows\r\na\nb\nc\nd\ne\n--END COMMAND--\r\n\r\n"
+      "Event: C\r\n\r\nline1: x\nl2\nl3\nl4\nl5\n\nEvent: D\r\n\r\n",
+      {err(ami::error::too_many_fields), ev({{"Event", "C"}}), err(ami::error::too_many_fields),
+       ev({{"Event", "D"}})},
+      o);
 }
 
 TEST_CASE("limits: message_too_large at the exact boundary, line ends included") {
@@ -807,17 +845,21 @@ TEST_CASE("truncated input: finish() reports incomplete_message") {
 }
 
 TEST_CASE("property: random valid streams, random splits and line ends, parse canonically") {
-  struct line_spec {
-    std::string text;
-  };
   // Each message is a list of lines (without line ends) and its expected parse.
   struct message_spec {
     std::vector<std::string> lines;
     outcome expected;
   };
   prng rng(2024);
-  const char* const keys[] = {"Channel", "Uniqueid", "Variable", "Output", "Named Callgroup",
-                              "SIP-T.38Support", "ChanVariable(SIP/1-0001)", "Exten", "Cause"};
+  const char* const keys[] = {"Channel",
+                              "Uniqueid",
+                              "Variable",
+                              "Output",
+                              "Named Callgroup",
+                              "SIP-T.38Support",
+                              "ChanVariable(SIP/1-0001)",
+                              "Exten",
+                              "Cause"};
   auto random_value = [&rng] {
     static const char alphabet[] = "abcXYZ019 :/@-_.()=;,%";
     std::string v;
@@ -835,7 +877,8 @@ TEST_CASE("property: random valid streams, random splits and line ends, parse ca
     const auto pick = rng.below(5);
     if (pick == 3) {  // legacy Command output
       m.set_kind(message_kind::response);
-      s.lines = {"Response: Follows", "Privilege: Command", "ActionID: " + std::to_string(rng.below(1000))};
+      s.lines = {"Response: Follows", "Privilege: Command",
+                 "ActionID: " + std::to_string(rng.below(1000))};
       m.add_field("Response", "Follows");
       m.add_field("Privilege", "Command");
       values.push_back(s.lines[2].substr(10));

@@ -1,0 +1,69 @@
+// Everything a client needs to connect and log in, and the limits it works within.
+#pragma once
+
+#include "ami/proto/parser.hpp"
+
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ami {
+
+enum class auth_method {
+  plain,  // Login with Secret: the secret crosses the wire (use TLS or a trusted network)
+  md5,    // Challenge, then Login with Key: md5(challenge + secret)
+};
+
+struct config {
+  std::string host;
+  std::uint16_t port = 5038;
+  std::string username;
+  std::string secret;  // never logged, never part of an error message or redacted()
+  auth_method auth = auth_method::plain;
+  // The Login's Events field: "on", "off", or a comma list of classes ("call,system").
+  std::string events = "on";
+  // TLS ("amis://"). Connecting with tls set fails with errc::not_supported while the
+  // library is built without TLS support.
+  bool tls = false;
+
+  // 0 disables a timeout.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};  // resolve + TCP
+  std::chrono::milliseconds login_timeout{std::chrono::seconds(10)};    // banner to Success
+  std::chrono::milliseconds action_timeout{std::chrono::seconds(30)};   // default per action
+
+  // Actions written and not yet answered at once; 0 is unlimited. 1 suits ancient servers:
+  // further actions wait in the client's queue until the previous one is answered.
+  std::size_t max_in_flight = 0;
+  // Actions waiting in the client's queue (not yet written) beyond which async_send fails
+  // with error::too_many_pending.
+  std::size_t max_queued = 10000;
+  proto::parser_limits parser_limits;
+
+  // Prefix of the ActionIDs the client assigns (the counter follows it). Unset: a prefix
+  // unique within the process, "ami<N>-". An explicit prefix must not collide with the
+  // caller-supplied ActionIDs used on the same client.
+  std::optional<std::string> action_id_prefix;
+
+  // Builds a config from "ami://user:secret@host:5038?events=off&auth=md5&timeout=5".
+  //   scheme      ami (port 5038 by default) or amis (TLS, port 5039 by default)
+  //   query keys  events=<on|off|classes>  auth=<plain|md5>
+  //               timeout=<seconds> (connect, login and action timeouts at once)
+  //               connect_timeout= login_timeout= action_timeout= <seconds, may be fractional>
+  //               max_in_flight=<n>  max_queued=<n>
+  // User, secret and values are percent-decoded. Anything else (unknown key, bad number,
+  // CR/LF/NUL anywhere) is error::invalid_url.
+  static config from_url(std::string_view url, boost::system::error_code& ec);
+  // Throws boost::system::system_error (error::invalid_url); the message never holds the
+  // secret.
+  static config from_url(std::string_view url);
+
+  // The URL form of this config with the secret shown as "***" (for logs and messages).
+  std::string redacted() const;
+};
+
+}  // namespace ami

@@ -1,0 +1,44 @@
+// Reading an event's headers into a typed struct (used by the generated ami::events
+// structs). Lookups are case-insensitive, first occurrence wins, as in ami::message::get.
+#pragma once
+
+#include "ami/message.hpp"
+#include "ami/typed/channel_state.hpp"
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace ami::detail {
+
+// Reads headers of one event and records what it could not fill: documented headers
+// that are absent go to `missing`, present values that do not parse go to `bad`. The
+// names given to it must outlive the lists (the generated code passes string literals).
+// Nothing here throws: if recording a name fails for lack of memory, the name is dropped.
+class event_reader {
+ public:
+  event_reader(const ami::message& m, std::vector<std::string_view>& missing,
+               std::vector<std::string_view>& bad) noexcept
+      : m_(m), missing_(missing), bad_(bad) {}
+
+  bool has(std::string_view name) const noexcept { return m_.get(name).has_value(); }
+
+  // A documented header: its value, or empty (recorded as missing).
+  std::string_view text(std::string_view name) noexcept;
+  // A header the server writes only in some cases: its value or empty, never recorded.
+  std::string_view conditional_text(std::string_view name) const noexcept;
+  // Numbers: nullopt when missing (recorded) or when the value is not a number (recorded
+  // as bad).
+  std::optional<int> int32(std::string_view name) noexcept;
+  std::optional<long long> int64(std::string_view name) noexcept;
+  std::optional<ami::events::channel_state> state(std::string_view name) noexcept;
+
+ private:
+  static void note(std::vector<std::string_view>& list, std::string_view name) noexcept;
+
+  const ami::message& m_;
+  std::vector<std::string_view>& missing_;
+  std::vector<std::string_view>& bad_;
+};
+
+}  // namespace ami::detail
