@@ -119,7 +119,8 @@ class json_writer {
     out_.append(b ? "true" : "false");
     return *this;
   }
-  template <typename T, typename = std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>>
+  template <typename T,
+            typename = std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>>
   json_writer& value(T n) {
     separate();
     char digits[24];

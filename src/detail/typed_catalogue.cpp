@@ -106,9 +106,19 @@ void event_reader::note(std::vector<std::string_view>& list, std::string_view na
   }
 }
 
+const std::string_view* event_reader::find(std::string_view name) const noexcept {
+  const auto& fields = m_.fields();
+  // The first field of an event is its name, not one of its headers.
+  const std::size_t first = m_.is_event() && !fields.empty() ? 1 : 0;
+  for (std::size_t i = first; i < fields.size(); ++i) {
+    if (ami::iequals(fields[i].name, name)) return &fields[i].value;
+  }
+  return nullptr;
+}
+
 std::string_view event_reader::text(std::string_view name) noexcept {
-  const auto v = m_.get(name);
-  if (!v) {
+  const auto* v = find(name);
+  if (v == nullptr) {
     note(missing_, name);
     return {};
   }
@@ -116,12 +126,13 @@ std::string_view event_reader::text(std::string_view name) noexcept {
 }
 
 std::string_view event_reader::conditional_text(std::string_view name) const noexcept {
-  return m_.get_or(name);
+  const auto* v = find(name);
+  return v != nullptr ? *v : std::string_view{};
 }
 
 std::optional<int> event_reader::int32(std::string_view name) noexcept {
-  const auto v = m_.get(name);
-  if (!v) {
+  const auto* v = find(name);
+  if (v == nullptr) {
     note(missing_, name);
     return std::nullopt;
   }
@@ -131,8 +142,8 @@ std::optional<int> event_reader::int32(std::string_view name) noexcept {
 }
 
 std::optional<long long> event_reader::int64(std::string_view name) noexcept {
-  const auto v = m_.get(name);
-  if (!v) {
+  const auto* v = find(name);
+  if (v == nullptr) {
     note(missing_, name);
     return std::nullopt;
   }
@@ -142,8 +153,8 @@ std::optional<long long> event_reader::int64(std::string_view name) noexcept {
 }
 
 std::optional<ami::events::channel_state> event_reader::state(std::string_view name) noexcept {
-  const auto v = m_.get(name);
-  if (!v) {
+  const auto* v = find(name);
+  if (v == nullptr) {
     note(missing_, name);
     return std::nullopt;
   }

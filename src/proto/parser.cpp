@@ -2,11 +2,17 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 namespace ami::proto {
 namespace {
 
 constexpr std::size_t initial_capacity = 64 * 1024;
+constexpr std::size_t never = std::numeric_limits<std::size_t>::max();
+
+std::size_t saturating_add(std::size_t a, std::size_t b) noexcept {
+  return a > never - b ? never : a + b;
+}
 
 enum class mode {
   fields,          // Key: Value lines until the blank line
@@ -88,6 +94,7 @@ struct parser::impl {
 
   parse_result fail(error e, bool line_complete) noexcept {
     drop_message();
+    stream_start = false;  // whatever comes next is not the first line
     begin = scan;
     searched = std::max(searched, scan);
     skipping = true;
@@ -199,6 +206,27 @@ struct parser::impl {
     return in_message && scan - msg_start > opts.limits.max_message;
   }
 
+  // The limit an unfinished line [from, stop) has already crossed, if any. Both the check
+  // before a line end arrives and the one on a complete line (stop = its '\n') use it, so
+  // where reads split the stream never changes the outcome; when both limits are crossed,
+  // the one crossed at the earlier byte wins.
+  bool pending_error(std::size_t from, std::size_t stop, error& e) const noexcept {
+    // Too long once it holds max_line + 2 bytes: one trailing CR may belong to the CRLF.
+    const std::size_t line_at = saturating_add(from, saturating_add(opts.limits.max_line, 2));
+    std::size_t message_at = never;
+    if (in_message) {
+      message_at = saturating_add(msg_start, saturating_add(opts.limits.max_message, 1));
+      // CRs alone may still become the blank line that completes the message.
+      const char* base = buf.get();
+      std::size_t first_data = from;
+      while (first_data < stop && base[first_data] == '\r') ++first_data;
+      message_at = first_data == stop ? never : std::max(message_at, first_data + 1);
+    }
+    if (std::min(line_at, message_at) > stop) return false;
+    e = line_at <= message_at ? error::line_too_long : error::message_too_large;
+    return true;
+  }
+
   parse_result next(message& out) {
     for (;;) {
       if (skip_line) {
@@ -215,31 +243,32 @@ struct parser::impl {
       }
       std::string_view line;
       std::size_t after = 0;
+      error e{};
       if (!next_line(line, after)) {
-        if (end - scan > opts.limits.max_line + 1) {  // + 1: room for the CR of a CRLF
+        // The unfinished line is already too long, or makes the message too large.
+        if (pending_error(scan, end, e)) {
           if (skipping) {  // part of a message already reported: drop it quietly
             skip_line = true;
             continue;
           }
-          return fail(error::line_too_long, false);
-        }
-        // The unfinished line already makes the message too large, whatever follows.
-        if (in_message && end - msg_start > opts.limits.max_message) {
-          return fail(error::message_too_large, false);
+          return fail(e, false);
         }
         return {};
       }
       const std::size_t line_begin = scan;
       scan = searched = after;
+      // The line's bytes without its line end: the '\n' and at most one CR before it. A line
+      // made only of many CRs is therefore too long, not blank, as it is before its '\n'.
+      std::size_t raw = after - 1 - line_begin;
+      if (raw != 0 && buf[after - 2] == '\r') --raw;
+      const bool too_long = raw > opts.limits.max_line;
       if (skipping) {  // one error per dropped message: the rest of it goes silently
         begin = scan;
-        if (line.empty()) skipping = false;
+        if (line.empty() && !too_long) skipping = false;
         continue;
       }
-      if (line.size() > opts.limits.max_line) {
-        stream_start = false;
-        return fail(error::line_too_long, true);
-      }
+      if (pending_error(line_begin, after - 1, e)) return fail(e, true);
+      if (too_long) return fail(error::line_too_long, true);
       if (!in_message) {
         if (line.empty()) {  // an empty message between two others
           begin = scan;

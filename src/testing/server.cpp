@@ -1,4 +1,5 @@
 // The server's networking: accept, per-connection read loop, ordered write queue, knobs.
+#include "pbx_model.hpp"
 #include "server_state.hpp"
 
 #include <boost/asio/post.hpp>
@@ -6,7 +7,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <stdexcept>
 
 namespace ami::testing {
@@ -228,6 +231,20 @@ void connection::close_now() {
   srv_.on_closed(*this);
 }
 
+bool connection::passes_filters(const std::string& event) const {
+  bool any_include = false;
+  bool included = false;
+  for (const auto& [exclude, re] : filters_) {
+    const bool hit = std::regex_search(event, re);
+    if (exclude && hit) return false;
+    if (!exclude) {
+      any_include = true;
+      included = included || hit;
+    }
+  }
+  return !any_include || included;
+}
+
 bool connection::wants_event(std::uint32_t category) const noexcept {
   if (!logged_in_ || closed_ || closing_ || replaying_) return false;
   if (category == 0) return event_mask_ != 0;
@@ -239,6 +256,8 @@ bool connection::wants_event(std::uint32_t category) const noexcept {
 
 server_state::server_state(server_options opts) : opts_(std::move(opts)) {
   version_ = ami::proto::parse_version(opts_.ami_version).value_or(ami::proto::version{});
+  pbx_ = std::make_unique<pbx_model>(
+      *this, opts_.pbx ? *opts_.pbx : pbx_config::standard(version_ < ami::proto::version{9, 0, 0}));
 }
 
 server_state::~server_state() = default;
@@ -276,6 +295,7 @@ void server_state::accept() {
         ++self->connection_count_;
       }
       self->cv_.notify_all();
+      self->log("session " + std::to_string(c->id_) + " connected from " + c->remote_endpoint_);
       c->start(self->replay_);
     }
     self->accept();
@@ -293,6 +313,7 @@ void server_state::on_closed(connection& c) {
     std::lock_guard<std::mutex> lock(mutex_);
     --session_count_;
   }
+  log("session " + std::to_string(c.id_) + " closed");
   cv_.notify_all();
 }
 
@@ -307,6 +328,12 @@ void server_state::on_login(connection& c) {
 
 void server_state::dispatch(connection& c, const ami::message& action) {
   const std::string name = lower(action.get_or("Action"));
+  if (log_) {
+    std::string line = "session " + std::to_string(c.id_) + " action " +
+                       std::string(action.get_or("Action", "(none)"));
+    if (auto id = action.get("ActionID")) line += " ActionID=" + std::string(*id);
+    log(line);
+  }
   action_handler h;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -314,11 +341,18 @@ void server_state::dispatch(connection& c, const ami::message& action) {
     if (it == handlers_.end()) it = handlers_.find("*");
     if (it != handlers_.end()) h = it->second;
   }
-  if (h && h(c, action)) {
+  // An exception must not take the server thread down: the client gets an error instead.
+  try {
+    if (h && h(c, action)) {
+      c.resume();
+      return;
+    }
+    if (builtin(c, action) == outcome::done) c.resume();
+  } catch (const std::exception& e) {
+    log("session " + std::to_string(c.id_) + " handler threw: " + e.what());
+    c.respond_now(action, {{"Response", "Error"}, {"Message", std::string("Internal error: ") + e.what()}});
     c.resume();
-    return;
   }
-  if (builtin(c, action) == outcome::done) c.resume();
 }
 
 void server_state::broadcast(const field_list& fields) {
@@ -333,7 +367,9 @@ void server_state::broadcast(const field_list& fields) {
   // Copy: a write may close a connection and shrink the list.
   const auto targets = connections_;
   for (const auto& c : targets) {
-    if (c->wants_event(category)) c->write(bytes);
+    if (c->wants_event(category) && (c->filters_.empty() || c->passes_filters(bytes))) {
+      c->write(bytes);
+    }
   }
 }
 
@@ -455,6 +491,7 @@ void server::stop() {
   if (!st.running_) return;
   st.run_sync([&st] {
     boost::system::error_code ignored;
+    st.pbx_->shutdown();
     if (st.acceptor_) st.acceptor_->close(ignored);
     const auto all = st.connections_;
     for (const auto& c : all) c->close_now();
@@ -472,10 +509,17 @@ std::string server::address() const { return state_->opts_.address; }
 const server_options& server::options() const noexcept { return state_->opts_; }
 
 std::string server::url(const std::string& username) const {
-  const auto* u = state_->find_user(username);
-  if (!u) throw std::invalid_argument("no such user: " + username);
-  return "ami://" + u->username + ":" + u->secret + "@" + state_->opts_.address + ":" +
-         std::to_string(state_->port_);
+  auto& st = *state_;
+  std::string out;
+  st.run_sync([&] {
+    const auto* u = st.find_user(username);
+    if (u) {
+      out = "ami://" + u->username + ":" + u->secret + "@" + st.opts_.address + ":" +
+            std::to_string(st.port_);
+    }
+  });
+  if (out.empty()) throw std::invalid_argument("no such user: " + username);
+  return out;
 }
 
 void server::on_action(std::string action_name, action_handler h) {
@@ -597,6 +641,104 @@ void server::replay(std::string bytes) {
       st.replay_ = std::move(bytes);
     }
   });
+}
+
+void server::replay_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  replay(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+}
+
+void server::add_user(user u) {
+  auto& st = *state_;
+  st.run_sync([&] {
+    for (auto& x : st.opts_.users) {
+      if (x.username == u.username) {
+        x = u;
+        return;
+      }
+    }
+    st.opts_.users.push_back(u);
+  });
+}
+
+void server::add_endpoint(endpoint e) {
+  auto& st = *state_;
+  st.run_sync([&] { st.pbx_->add_endpoint(e); });
+}
+
+void server::add_extension(extension x) {
+  auto& st = *state_;
+  st.run_sync([&] { st.pbx_->add_extension(x); });
+}
+
+void server::add_queue(queue q) {
+  auto& st = *state_;
+  st.run_sync([&] { st.pbx_->add_queue(q); });
+}
+
+void server::set_mailbox(mailbox m) {
+  auto& st = *state_;
+  st.run_sync([&] { st.pbx_->set_mailbox(m); });
+}
+
+std::vector<channel_info> server::channels() const {
+  auto& st = *state_;
+  std::vector<channel_info> out;
+  st.run_sync([&] { out = st.pbx_->channels(); });
+  return out;
+}
+
+std::vector<queue> server::queues() const {
+  auto& st = *state_;
+  std::vector<queue> out;
+  st.run_sync([&] { out = st.pbx_->queues(); });
+  return out;
+}
+
+std::optional<std::string> server::variable(const std::string& channel,
+                                            const std::string& name) const {
+  auto& st = *state_;
+  std::optional<std::string> out;
+  st.run_sync([&] { out = st.pbx_->variable(channel, name); });
+  return out;
+}
+
+std::string server::incoming_call(const std::string& from, const std::string& exten,
+                                  const std::string& context, const std::string& caller_id_num) {
+  auto& st = *state_;
+  std::string out;
+  st.run_sync([&] { out = st.pbx_->incoming_call(from, exten, context, caller_id_num); });
+  return out;
+}
+
+bool server::hangup(const std::string& channel, int cause) {
+  auto& st = *state_;
+  bool out = false;
+  st.run_sync([&] { out = st.pbx_->hangup(channel, cause); });
+  return out;
+}
+
+void server::start_load(double events_per_second) {
+  auto& st = *state_;
+  st.run_sync([&] { st.pbx_->start_load(events_per_second); });
+}
+
+void server::stop_load() {
+  auto& st = *state_;
+  st.run_sync([&] { st.pbx_->stop_load(); });
+}
+
+std::uint64_t server::events_generated() const {
+  auto& st = *state_;
+  std::uint64_t out = 0;
+  st.run_sync([&] { out = st.pbx_->events_sent(); });
+  return out;
+}
+
+void server::set_log(std::function<void(const std::string& line)> log) {
+  auto& st = *state_;
+  st.run_sync([&] { st.log_ = std::move(log); });
 }
 
 }  // namespace ami::testing

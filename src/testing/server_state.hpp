@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +70,7 @@ std::string serialize_fields(const field_list& fields);
 field_list with_action_id(const ami::message& action, field_list fields);
 
 struct server_state;
+class pbx_model;
 
 // One accepted socket. Everything except the public session members runs on the io thread.
 class connection final : public session, public std::enable_shared_from_this<connection> {
@@ -94,6 +96,10 @@ class connection final : public session, public std::enable_shared_from_this<con
   bool closed() const noexcept { return closed_; }
   server_state& state() const noexcept { return srv_; }
   bool wants_event(std::uint32_t category) const noexcept;
+  // Event filters of the Filter action: every match of a '!' filter drops the event; when
+  // plain filters exist, the event must match one of them.
+  bool passes_filters(const std::string& event) const;
+  std::vector<std::pair<bool, std::regex>> filters_;  // (exclude, pattern)
 
   // Session data (io thread).
   std::uint64_t id_;
@@ -159,6 +165,10 @@ struct server_state : std::enable_shared_from_this<server_state> {
 
   server_options opts_;
   ami::proto::version version_;
+  std::function<void(const std::string&)> log_;  // io thread
+  void log(const std::string& line) {
+    if (log_) log_(line);
+  }
   std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
 
   asio::io_context io_;
@@ -185,6 +195,9 @@ struct server_state : std::enable_shared_from_this<server_state> {
   std::size_t connection_count_ = 0;
   std::size_t login_count_ = 0;
   std::map<std::string, action_handler> handlers_;  // lower-case names
+
+  // Last, so that its timers go before the io_context.
+  std::unique_ptr<pbx_model> pbx_;
 };
 
 }  // namespace ami::testing::detail

@@ -18,8 +18,7 @@ TEST_CASE("md5_hex of the RFC 1321 test suite") {
   CHECK(md5_hex("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") ==
         "d174ab98d277d9f5a5611c2c9f419d9f");
   CHECK(md5_hex("1234567890123456789012345678901234567890"
-                "1234567890123456789012345678901234567890") ==
-        "57edf4a22be3c955ac49da2e2107b67a");
+                "1234567890123456789012345678901234567890") == "57edf4a22be3c955ac49da2e2107b67a");
 }
 
 TEST_CASE("md5_hex hashes the exact bytes: embedded NUL, long input, lower-case hex") {

@@ -762,7 +762,7 @@ TEST_CASE("garbage bytes never throw, stay bounded, and the stream recovers") {
   for (const auto& o : variants) {
     CAPTURE(seed);
     prng rng(seed++);
-    std::string garbage(256 * 1024, '\0');
+    std::string garbage(512 * 1024, '\0');
     for (auto& c : garbage) {
       const auto pick = rng.below(100);
       if (pick < 8) {
@@ -919,7 +919,7 @@ TEST_CASE("property: random valid streams, random splits and line ends, parse ca
     return s;
   };
 
-  for (int round = 0; round < 150; ++round) {
+  for (int round = 0; round < 400; ++round) {
     CAPTURE(round);
     std::string bytes = "Asterisk Call Manager/13.0.0\r\n";
     std::vector<outcome> want{msg(message_kind::banner, {}, {"Asterisk Call Manager/13.0.0"})};

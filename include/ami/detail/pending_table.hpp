@@ -27,6 +27,9 @@ class pending_table {
     auto it = spill_.find(n);
     return it == spill_.end() ? nullptr : &it->second;
   }
+  const T* find(std::uint64_t n) const noexcept {
+    return const_cast<pending_table*>(this)->find(n);
+  }
 
   // Inserts the entry of counter n, which must not be present.
   T& insert(std::uint64_t n, T value) {

@@ -5,12 +5,14 @@
 #pragma once
 
 #include "ami/message.hpp"
+#include "ami/testing/pbx.hpp"
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +39,9 @@ struct server_options {
   std::chrono::milliseconds login_failure_delay{0};  // Asterisk waits about 1 s
   // Send the SuccessfulAuth security event after a login (AMI >= 2.0), as Asterisk does.
   bool security_events = true;
+  // The simulated PBX. Unset: pbx_config::standard(), with chan_sip and IAX2 endpoints
+  // when ami_version < 9 (Asterisk <= 18), PJSIP ones otherwise.
+  std::optional<pbx_config> pbx;
 };
 
 class server;
@@ -143,6 +148,34 @@ class server {
   // banner, then stay open without answering (their actions are still recorded).
   // An empty string turns replay off.
   void replay(std::string bytes);
+  // replay() with the contents of a file (throws std::runtime_error if unreadable).
+  void replay_file(const std::string& path);
+
+  // The simulated PBX. Changes apply at once, to new and existing sessions.
+  void add_user(user u);  // replaces a user of the same name
+  void add_endpoint(endpoint e);
+  void add_extension(extension x);
+  void add_queue(queue q);
+  void set_mailbox(mailbox m);
+  std::vector<channel_info> channels() const;
+  std::vector<queue> queues() const;
+  // A channel variable, or a global one when `channel` is empty.
+  std::optional<std::string> variable(const std::string& channel, const std::string& name) const;
+  // A call from `from` (a device such as "PJSIP/100") into the dialplan, as if a phone
+  // dialled `exten`; returns the new channel's name.
+  std::string incoming_call(const std::string& from, const std::string& exten,
+                            const std::string& context = "default",
+                            const std::string& caller_id_num = "");
+  // Hangs a channel up (false when there is no such channel).
+  bool hangup(const std::string& channel, int cause = 16);
+  // Generates call-center traffic (calls into a queue, agents answering, hang-ups) at about
+  // this many events per second; 0 or stop_load() stops it.
+  void start_load(double events_per_second);
+  void stop_load();
+  // Events the PBX has generated since start (not counting push_event).
+  std::uint64_t events_generated() const;
+  // Called on the server thread for each connection, disconnection and action (for logs).
+  void set_log(std::function<void(const std::string& line)> log);
 
  private:
   std::shared_ptr<detail::server_state> state_;

@@ -1,5 +1,7 @@
 // Reading an event's headers into a typed struct (used by the generated ami::events
-// structs). Lookups are case-insensitive, first occurrence wins, as in ami::message::get.
+// structs). Lookups are case-insensitive and the first occurrence wins, as in
+// ami::message::get, except that the leading "Event: Name" line is not a header (so the
+// ResourceListDetail header named Event is found).
 #pragma once
 
 #include "ami/message.hpp"
@@ -21,7 +23,7 @@ class event_reader {
                std::vector<std::string_view>& bad) noexcept
       : m_(m), missing_(missing), bad_(bad) {}
 
-  bool has(std::string_view name) const noexcept { return m_.get(name).has_value(); }
+  bool has(std::string_view name) const noexcept { return find(name) != nullptr; }
 
   // A documented header: its value, or empty (recorded as missing).
   std::string_view text(std::string_view name) noexcept;
@@ -34,6 +36,7 @@ class event_reader {
   std::optional<ami::events::channel_state> state(std::string_view name) noexcept;
 
  private:
+  const std::string_view* find(std::string_view name) const noexcept;
   static void note(std::vector<std::string_view>& list, std::string_view name) noexcept;
 
   const ami::message& m_;

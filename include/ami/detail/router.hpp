@@ -1,0 +1,166 @@
+// Correlation of inbound messages with pending actions: responses by ActionID, EventLists,
+// OriginateResponse events, raw text answers, timeouts and abandoned (cancelled or timed
+// out) actions whose late answers must be dropped. Pure logic: no sockets, no clock reads.
+#pragma once
+
+#include "ami/detail/action_id.hpp"
+#include "ami/detail/event_list.hpp"
+#include "ami/detail/operation.hpp"
+#include "ami/detail/pending_table.hpp"
+#include "ami/message.hpp"
+#include "ami/response.hpp"
+
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace ami::detail {
+
+using clock = std::chrono::steady_clock;
+
+// How an action is answered.
+enum class answer_kind : std::uint8_t {
+  response,   // a Response, possibly opening an EventList
+  raw_text,   // old servers' Queues: raw text without Response or ActionID
+  originate,  // Originate with Async: the Response, then the OriginateResponse event
+};
+
+// Actions the session itself sends; their results go back to the session.
+enum class internal_tag : std::uint8_t { none, challenge, login, logoff };
+
+// What became of an inbound message.
+enum class routed : std::uint8_t {
+  event,      // no pending action claims it: an unsolicited event for subscribers
+  list_item,  // an event consumed by a pending action (list item or end, OriginateResponse)
+  answer,     // a response or raw text consumed by a pending action
+  late,       // the answer of an abandoned action: dropped
+  unmatched,  // a response or raw text no pending action claims: dropped
+};
+
+// A finished action, with the session's tag for internal ones.
+struct routed_result {
+  finished_op result;
+  internal_tag tag = internal_tag::none;
+};
+
+struct new_action {
+  std::uint64_t n = 0;    // from action_ids::reserve()
+  std::string name;       // the Action name
+  std::string caller_id;  // the caller's ActionID, empty when the client assigns one
+  answer_kind answer = answer_kind::response;
+  internal_tag tag = internal_tag::none;
+  std::optional<clock::time_point> deadline;
+  operation_ptr op;
+};
+
+class router {
+ public:
+  router() = default;
+  router(const router&) = delete;
+  router& operator=(const router&) = delete;
+
+  action_ids& ids() noexcept { return ids_; }
+  const action_ids& ids() const noexcept { return ids_; }
+
+  // Registers an action as queued (not yet written).
+  void add(new_action a);
+  // The action is being written: from now on it may be answered.
+  void mark_sent(std::uint64_t n);
+  // Whether n is registered and still waiting to be written.
+  bool is_queued(std::uint64_t n) const noexcept;
+  // The ActionID to write for action n.
+  std::string action_id(std::uint64_t n) const;
+
+  // Routes one inbound message (not the banner). Actions it finishes are appended to `done`.
+  routed route(const message& m, std::vector<routed_result>& done);
+
+  // Completes action n now with `ec` (cancellation, timeout). A written action leaves a
+  // tombstone so that its late answer (and its late list items) are dropped.
+  bool abandon(std::uint64_t n, const boost::system::error_code& ec,
+               std::vector<routed_result>& done);
+  // abandon() for every pending action that has an operation and is not internal.
+  void abandon_all(const boost::system::error_code& ec, std::vector<routed_result>& done);
+  // Completes everything with `ec` and forgets all state (the connection is gone).
+  void fail_all(const boost::system::error_code& ec, std::vector<routed_result>& done);
+
+  // Times out every action whose deadline is <= now (error::action_timeout).
+  void expire(clock::time_point now, std::vector<routed_result>& done);
+  // The earliest deadline of a pending action.
+  std::optional<clock::time_point> next_deadline();
+
+  // Written, not abandoned, and not answered completely yet (a list in progress counts).
+  std::size_t in_flight() const noexcept { return in_flight_; }
+  std::size_t queued() const noexcept { return queued_; }
+  // Every registered action, tombstones included.
+  std::size_t size() const noexcept { return table_.size(); }
+  bool empty() const noexcept { return table_.empty(); }
+  // Lists being collected (tombstones included).
+  std::size_t open_lists() const noexcept { return open_lists_.size(); }
+
+ private:
+  enum class phase : std::uint8_t {
+    queued,          // registered, not written
+    sent,            // written, waiting for the Response
+    listing,         // Response seen, collecting the EventList
+    awaiting_event,  // Response seen, waiting for OriginateResponse
+  };
+
+  struct entry {
+    std::string name;
+    std::string caller_id;
+    answer_kind answer = answer_kind::response;
+    internal_tag tag = internal_tag::none;
+    phase ph = phase::queued;
+    bool abandoned = false;  // the operation completed; only the answer's end is awaited
+    bool counted = false;    // included in in_flight_
+    std::optional<clock::time_point> deadline;
+    operation_ptr op;
+    response resp;
+    std::optional<list_collector> list;
+  };
+
+  // The pending entry an ActionID names: our own form first, then caller-supplied ids
+  // (the oldest entry of that id whose phase fits `for_event`).
+  entry* find_by_id(std::string_view id, bool for_event, std::uint64_t& n);
+  entry* oldest_raw_text(std::uint64_t& n);
+  entry* single_awaiting_response(std::uint64_t& n);
+  routed on_response(std::uint64_t n, entry& e, const message& m,
+                     std::vector<routed_result>& done);
+  routed on_list_event(std::uint64_t n, entry& e, const message& m,
+                       std::vector<routed_result>& done);
+  void leave_phase(std::uint64_t n, entry& e) noexcept;
+  void enter_phase(std::uint64_t n, entry& e, phase p);
+  void finish(std::uint64_t n, entry& e, const boost::system::error_code& ec,
+              std::vector<routed_result>& done);
+  void remove(std::uint64_t n, entry& e);
+  void leave_flight(entry& e) noexcept;
+
+  struct deadline_item {
+    clock::time_point at;
+    std::uint64_t n;
+    friend bool operator>(const deadline_item& a, const deadline_item& b) noexcept {
+      return a.at > b.at;
+    }
+  };
+
+  action_ids ids_;
+  pending_table<entry> table_;
+  // Caller-supplied ActionIDs: the counters using each, oldest first (duplicates are
+  // answered in order, as the server runs one session's actions in order).
+  std::unordered_map<std::string, std::vector<std::uint64_t>> by_caller_id_;
+  std::vector<std::uint64_t> open_lists_;  // lists being collected, oldest first
+  std::size_t raw_text_sent_ = 0;          // written raw-text actions awaiting their text
+  std::size_t awaiting_response_ = 0;      // written actions in phase sent
+  std::vector<deadline_item> deadlines_;   // min-heap; stale items are skipped
+  std::size_t in_flight_ = 0;
+  std::size_t queued_ = 0;
+};
+
+}  // namespace ami::detail

@@ -1,0 +1,103 @@
+// The simulated PBX behind ami::testing::server: endpoints, a dialplan, queues, mailboxes.
+// Plain configuration structs; the server keeps the live state (channels, bridges).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace ami::testing {
+
+// What a dialplan extension, or an endpoint when it is called, does.
+enum class behaviour {
+  answer,      // answer, then wait `duration` and hang up
+  echo,        // answer and echo until hung up
+  busy,        // signal busy (Originate Reason 5)
+  no_answer,   // ring until the caller gives up (Reason 3)
+  congestion,  // signal congestion (Reason 8)
+  user_event,  // answer, raise UserEvent `argument`, hang up
+  playback,    // answer, play prompt `argument` for `duration`, hang up
+  queue,       // answer and wait in queue `argument` for a member
+  dial,        // dial endpoint `argument` (e.g. "PJSIP/101") and bridge the two
+};
+
+const char* to_string(behaviour b) noexcept;
+
+struct extension {
+  std::string exten;
+  std::string context = "default";
+  behaviour action = behaviour::answer;
+  std::string argument;  // queue name, UserEvent name, prompt, dial target
+  // Simulated seconds the call lasts once answered (answer, playback); 0 = until hung up.
+  int duration = 20;
+  std::string hint;  // e.g. "PJSIP/100": the device ExtensionState reports
+};
+
+struct endpoint {
+  std::string technology = "PJSIP";  // PJSIP, SIP or IAX2
+  std::string name;
+  std::string context = "default";
+  bool online = true;                   // registered / reachable
+  behaviour answer = behaviour::answer;  // what happens when it is called
+  std::string address;                  // "" = dynamic, not registered
+  unsigned short port = 0;
+  std::string description;
+};
+
+struct queue_member {
+  std::string interface;  // "PJSIP/101", "Local/100@default"
+  std::string name;       // MemberName; defaults to the interface
+  int penalty = 0;
+  bool paused = false;
+  std::string paused_reason;
+  std::string membership = "static";
+};
+
+struct queue {
+  std::string name;
+  std::string strategy = "ringall";
+  int max = 0;
+  int weight = 0;
+  std::vector<queue_member> members;
+};
+
+struct mailbox {
+  std::string id;  // "1234@default"
+  int new_messages = 0;
+  int old_messages = 0;
+  int urgent_messages = 0;
+};
+
+struct pbx_config {
+  std::vector<endpoint> endpoints;
+  std::vector<extension> extensions;
+  std::vector<queue> queues;
+  std::vector<mailbox> mailboxes;
+  // One simulated second of call time (Wait, durations, Originate Timeout / 1000).
+  std::chrono::milliseconds time_unit{100};
+  // Delay between two steps of call progress (dial, ring, answer).
+  std::chrono::milliseconds step{2};
+
+  // The set-up of the servers the captures were recorded on: extensions 100 (answer and
+  // wait 20 s, hint <tech>/100), 200 (echo), 300 (UserEvent), 600 (playback), 700 (queue
+  // support), plus 400 busy, 500 no answer, 501 congestion; queue `support` with member
+  // Local/100@default; mailbox 1234@default; endpoints 100, 101 (offline) and trunk1
+  // (PJSIP, or SIP plus IAX2 iaxpeer1 when `sip` is true).
+  static pbx_config standard(bool sip = false);
+};
+
+// A live channel, as the server reports it to tests.
+struct channel_info {
+  std::string name;
+  std::string uniqueid;
+  std::string linkedid;
+  int state = 0;  // 0 Down, 4 Ring, 5 Ringing, 6 Up
+  std::string context;
+  std::string exten;
+  int priority = 1;
+  std::string application;
+  std::string data;
+  std::string bridge;
+};
+
+}  // namespace ami::testing

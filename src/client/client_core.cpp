@@ -1,0 +1,337 @@
+#include "client_core.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace ami::detail {
+namespace {
+
+// Bytes offered to each read: large enough that a burst of events needs one system call.
+constexpr std::size_t read_size = 64 * 1024;
+
+const boost::system::error_code aborted = boost::asio::error::operation_aborted;
+
+}  // namespace
+
+client_core::client_core(const boost::asio::any_io_executor& ex)
+    : strand_(boost::asio::make_strand(ex)), executor_(strand_), timer_(executor_) {}
+
+template <class F>
+void client_core::on_strand(F&& f) {
+  if (strand_.running_in_this_thread()) {
+    f();
+    return;
+  }
+  boost::asio::post(strand_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(); });
+}
+
+void client_core::connect(config cfg, std::uint64_t n, operation_ptr op) {
+  on_strand([this, cfg = std::move(cfg), n, op = std::move(op)]() mutable {
+    if (shut_) {
+      op->complete(aborted, {});
+      return;
+    }
+    if (cfg.tls && !transport::tls_supported) {
+      {
+        std::lock_guard<std::mutex> lock(info_mutex_);
+        last_error_ = "TLS (amis://) is not supported by this build of the ami library";
+      }
+      op->complete(make_error_code(boost::system::errc::not_supported), {});
+      return;
+    }
+    const bool idle = session_.state() == connection_state::disconnected;
+    session_.start(cfg, n, std::move(op), clock::now());
+    if (idle && session_.state() == connection_state::connecting) {
+      proto::parser_options po;
+      po.limits = cfg.parser_limits;
+      po.expect_banner = true;
+      io_ = std::make_shared<connection_io>(executor_, po);
+      auto io = io_;
+      io->stream.async_connect(session_.cfg().host, session_.cfg().port,
+                               [self = shared_from_this(), io](const boost::system::error_code& ec) {
+                                 self->on_connected(io, ec);
+                               });
+    }
+    drive();
+    arm_timer();
+  });
+}
+
+void client_core::send(action a, answer_kind answer,
+                       std::optional<std::chrono::milliseconds> timeout, std::uint64_t n,
+                       operation_ptr op) {
+  on_strand([this, a = std::move(a), answer, timeout, n, op = std::move(op)]() mutable {
+    if (shut_) {
+      op->complete(aborted, {});
+      return;
+    }
+    session_.submit(n, a, answer, timeout, std::move(op), clock::now());
+    drive();
+    arm_timer();
+  });
+}
+
+void client_core::logoff(std::uint64_t n, operation_ptr op) {
+  on_strand([this, n, op = std::move(op)]() mutable {
+    if (shut_) {
+      op->complete(aborted, {});
+      return;
+    }
+    session_.logoff(n, std::move(op), clock::now());
+    drive();
+    arm_timer();
+  });
+}
+
+void client_core::fail(operation_ptr op, const boost::system::error_code& ec) {
+  on_strand([op = std::move(op), ec]() mutable { op->complete(ec, {}); });
+}
+
+void client_core::cancel_one(std::uint64_t n) {
+  // Always posted: this runs from a cancellation slot, which the completion clears.
+  boost::asio::post(strand_, [self = shared_from_this(), n] {
+    if (self->shut_) return;
+    self->session_.abandon(n, aborted);
+    self->drive();
+  });
+}
+
+void client_core::cancel_all() {
+  on_strand([this] {
+    if (shut_) return;
+    session_.cancel_all(aborted);
+    drive();
+  });
+}
+
+void client_core::close() {
+  on_strand([this] {
+    if (shut_) return;
+    session_.close(aborted);
+    drive();
+  });
+}
+
+void client_core::shut_down() {
+  hub_.shut_down();  // at once, from any thread: no slot runs after the client is gone
+  on_strand([this] {
+    if (shut_) return;
+    session_.close(aborted);
+    drive();
+    shut_ = true;
+    drop_connection();
+    ++timer_seq_;
+    timer_at_.reset();
+    timer_.cancel();
+  });
+}
+
+void client_core::drive() {
+  bool completed = false;
+  auto& finished = session_.finished();
+  if (!finished.empty()) {
+    completing_.swap(finished);
+    for (auto& f : completing_) f.op->complete(f.ec, std::move(f.resp));
+    completing_.clear();
+    completed = true;
+  }
+  if (session_.take_close_request()) drop_connection();
+  if (io_ && !io_->write_active && !session_.output().empty()) start_write();
+  publish();
+  auto& changes = session_.state_changes();
+  if (!changes.empty()) {
+    {
+      std::lock_guard<std::mutex> lock(info_mutex_);
+      banner_ = session_.banner();
+      last_error_ = session_.last_error_message();
+    }
+    std::vector<state_change> batch;
+    batch.swap(changes);
+    for (const auto& c : batch) hub_.emit_state(c.state, c.ec);  // slots may re-enter
+    completed = true;
+  }
+  if (completed && timer_at_ && !session_.next_deadline()) {
+    // Nothing left to time: release the timer so that io_context::run() can return.
+    timer_at_.reset();
+    ++timer_seq_;
+    timer_.cancel();
+  }
+}
+
+void client_core::publish() {
+  state_.store(session_.state(), std::memory_order_release);
+  booted_.store(session_.fully_booted(), std::memory_order_release);
+  unmatched_.store(session_.counters().unmatched, std::memory_order_relaxed);
+  late_.store(session_.counters().late, std::memory_order_relaxed);
+}
+
+void client_core::arm_timer() {
+  const auto d = session_.next_deadline();
+  if (!d || (timer_at_ && *timer_at_ <= *d)) return;
+  timer_at_ = d;
+  const auto seq = ++timer_seq_;
+  timer_.expires_at(*d);
+  timer_.async_wait([self = shared_from_this(), seq](const boost::system::error_code& ec) {
+    self->on_timer(seq, ec);
+  });
+}
+
+void client_core::on_timer(std::uint64_t seq, const boost::system::error_code&) {
+  if (seq != timer_seq_ || shut_) return;
+  timer_at_.reset();
+  session_.expire(clock::now());
+  drive();
+  arm_timer();
+}
+
+void client_core::on_connected(const std::shared_ptr<connection_io>& io,
+                               const boost::system::error_code& ec) {
+  if (io != io_ || shut_) return;
+  if (ec) {
+    transport_failed(ec);
+    return;
+  }
+  session_.transport_connected(clock::now());
+  drive();
+  arm_timer();
+  if (io == io_) start_read(io);
+}
+
+void client_core::start_read(const std::shared_ptr<connection_io>& io) {
+  char* p = io->parser.prepare(read_size);
+  io->stream.async_read_some(
+      boost::asio::buffer(p, read_size),
+      [self = shared_from_this(), io](const boost::system::error_code& ec, std::size_t n) {
+        self->on_read(io, ec, n);
+      });
+}
+
+void client_core::on_read(const std::shared_ptr<connection_io>& io,
+                          const boost::system::error_code& ec, std::size_t n) {
+  if (io != io_ || shut_) return;
+  if (ec) {
+    if (const auto e = io->parser.finish()) {
+      parse_errors_.fetch_add(1, std::memory_order_relaxed);
+      last_parse_error_.store(static_cast<int>(*e), std::memory_order_relaxed);
+    }
+    transport_failed(ec);
+    return;
+  }
+  io->parser.commit(n);
+  for (;;) {
+    const auto r = io->parser.next(inbound_);
+    if (r.status == proto::parse_status::need_more) break;
+    if (r.status == proto::parse_status::error) {
+      parse_errors_.fetch_add(1, std::memory_order_relaxed);
+      last_parse_error_.store(static_cast<int>(r.ec), std::memory_order_relaxed);
+      continue;
+    }
+    const auto d = session_.on_message(inbound_);
+    drive();
+    if (io != io_ || shut_) return;
+    if (d == delivery::event) {
+      hub_.emit_event(inbound_);
+    } else if (d == delivery::list_item) {
+      hub_.emit_list_item(inbound_);
+    }
+    if (io != io_ || shut_) return;  // a slot closed, reconnected or destroyed the client
+  }
+  start_read(io);
+}
+
+void client_core::start_write() {
+  auto io = io_;
+  io->write_sensitive = session_.take_output(io->writing);
+  io->write_active = true;
+  io->stream.async_write(
+      boost::asio::buffer(io->writing),
+      [self = shared_from_this(), io](const boost::system::error_code& ec, std::size_t) {
+        self->on_written(io, ec);
+      });
+}
+
+void client_core::on_written(const std::shared_ptr<connection_io>& io,
+                             const boost::system::error_code& ec) {
+  io->write_active = false;
+  if (io->write_sensitive) {
+    std::fill(io->writing.begin(), io->writing.end(), '\0');
+    io->write_sensitive = false;
+  }
+  io->writing.clear();
+  if (io != io_ || shut_) return;
+  if (ec) {
+    transport_failed(ec);
+    return;
+  }
+  if (!session_.output().empty()) start_write();
+}
+
+void client_core::drop_connection() {
+  if (!io_) return;
+  io_->stream.close();
+  io_.reset();  // pending handlers keep it (and its buffers) alive until they ran
+}
+
+void client_core::transport_failed(const boost::system::error_code& ec) {
+  drop_connection();
+  session_.transport_closed(ec);
+  drive();
+}
+
+std::optional<proto::banner> client_core::banner() const {
+  std::lock_guard<std::mutex> lock(info_mutex_);
+  return banner_;
+}
+
+std::string client_core::last_error_message() const {
+  std::lock_guard<std::mutex> lock(info_mutex_);
+  return last_error_;
+}
+
+client_stats client_core::stats() const {
+  client_stats s;
+  s.unmatched = unmatched_.load(std::memory_order_relaxed);
+  s.late = late_.load(std::memory_order_relaxed);
+  s.parse_errors = parse_errors_.load(std::memory_order_relaxed);
+  if (const int e = last_parse_error_.load(std::memory_order_relaxed); e != 0) {
+    s.last_parse_error = static_cast<error>(e);
+  }
+  s.slot_exceptions = hub_.slot_exceptions();
+  return s;
+}
+
+// ---- entry points used by the templates of ami/client.hpp
+
+const boost::asio::any_io_executor& core_executor(const client_core& c) noexcept {
+  return c.executor();
+}
+
+std::uint64_t core_reserve(client_core& c) noexcept { return c.reserve(); }
+
+void core_connect(const std::shared_ptr<client_core>& c, config cfg, std::uint64_t n,
+                  operation_ptr op) {
+  c->connect(std::move(cfg), n, std::move(op));
+}
+
+void core_send(const std::shared_ptr<client_core>& c, action a, answer_kind answer,
+               std::optional<std::chrono::milliseconds> timeout, std::uint64_t n,
+               operation_ptr op) {
+  c->send(std::move(a), answer, timeout, n, std::move(op));
+}
+
+void core_logoff(const std::shared_ptr<client_core>& c, std::uint64_t n, operation_ptr op) {
+  c->logoff(n, std::move(op));
+}
+
+void core_fail(const std::shared_ptr<client_core>& c, operation_ptr op,
+               const boost::system::error_code& ec) {
+  c->fail(std::move(op), ec);
+}
+
+void core_cancel(const std::weak_ptr<client_core>& c, std::uint64_t n) {
+  if (auto core = c.lock()) core->cancel_one(n);
+}
+
+}  // namespace ami::detail

@@ -1,0 +1,111 @@
+// The Asio side of ami::client: one strand, the transport, the read loop, the write queue,
+// one timer, and the signals. Every decision is the session's (ami::detail::session); this
+// class only moves bytes and time into it and carries out what it asks.
+#pragma once
+
+#include "ami/client_stats.hpp"
+#include "ami/config.hpp"
+#include "ami/detail/async_ops.hpp"
+#include "ami/detail/session.hpp"
+#include "ami/message.hpp"
+#include "ami/proto/parser.hpp"
+#include "event_hub.hpp"
+#include "transport.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace ami::detail {
+
+// One TCP connection's I/O state. Pending reads and writes hold a reference, so buffers
+// stay valid until their handlers ran even when the client has moved on to a new
+// connection.
+struct connection_io {
+  explicit connection_io(const boost::asio::any_io_executor& ex, proto::parser_options opts)
+      : stream(ex), parser(opts) {}
+
+  transport stream;
+  proto::parser parser;
+  std::string writing;  // the bytes of the write in progress
+  bool write_active = false;
+  bool write_sensitive = false;
+};
+
+class client_core : public std::enable_shared_from_this<client_core> {
+ public:
+  explicit client_core(const boost::asio::any_io_executor& ex);
+  client_core(const client_core&) = delete;
+  client_core& operator=(const client_core&) = delete;
+
+  const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
+  std::uint64_t reserve() noexcept { return session_.reserve_id(); }
+
+  // Any thread; each continues on the strand.
+  void connect(config cfg, std::uint64_t n, operation_ptr op);
+  void send(action a, answer_kind answer, std::optional<std::chrono::milliseconds> timeout,
+            std::uint64_t n, operation_ptr op);
+  void logoff(std::uint64_t n, operation_ptr op);
+  void fail(operation_ptr op, const boost::system::error_code& ec);
+  void cancel_one(std::uint64_t n);
+  void cancel_all();
+  void close();
+  // The client object is gone: slots are disconnected now, operations abort on the strand.
+  void shut_down();
+
+  event_hub& hub() noexcept { return hub_; }
+
+  connection_state state() const noexcept { return state_.load(std::memory_order_acquire); }
+  bool fully_booted() const noexcept { return booted_.load(std::memory_order_acquire); }
+  std::optional<proto::banner> banner() const;
+  std::string last_error_message() const;
+  client_stats stats() const;
+
+ private:
+  template <class F>
+  void on_strand(F&& f);
+
+  void drive();
+  void publish();
+  void arm_timer();
+  void on_timer(std::uint64_t seq, const boost::system::error_code& ec);
+  void on_connected(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec);
+  void start_read(const std::shared_ptr<connection_io>& io);
+  void on_read(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec,
+               std::size_t n);
+  void start_write();
+  void on_written(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec);
+  void drop_connection();
+  void transport_failed(const boost::system::error_code& ec);
+
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  boost::asio::any_io_executor executor_;  // strand_, type-erased
+  session session_;
+  event_hub hub_;
+  std::shared_ptr<connection_io> io_;  // the current connection, if any
+  event inbound_;                      // the message being dispatched (views into io_)
+  boost::asio::steady_timer timer_;
+  std::optional<clock::time_point> timer_at_;
+  std::uint64_t timer_seq_ = 0;
+  bool shut_ = false;
+  std::vector<finished_op> completing_;
+
+  // Published for readers on other threads.
+  std::atomic<connection_state> state_{connection_state::disconnected};
+  std::atomic<bool> booted_{false};
+  std::atomic<std::uint64_t> unmatched_{0};
+  std::atomic<std::uint64_t> late_{0};
+  std::atomic<std::uint64_t> parse_errors_{0};
+  std::atomic<int> last_parse_error_{0};
+  mutable std::mutex info_mutex_;
+  std::optional<proto::banner> banner_;
+  std::string last_error_;
+};
+
+}  // namespace ami::detail

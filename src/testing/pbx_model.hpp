@@ -1,0 +1,205 @@
+// The live state of the simulated PBX (internal): channels, bridges, queues, timers.
+// Everything here runs on the server's io thread.
+#pragma once
+
+#include "ami/testing/pbx.hpp"
+#include "server_state.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace ami::testing::detail {
+
+// What happened to a dialled channel, as Originate's Reason numbers it.
+enum class call_result { failed = 0, no_answer = 3, answered = 4, busy = 5, congestion = 8 };
+
+struct chan {
+  std::string name;
+  std::string uniqueid;
+  std::string linkedid;
+  std::string device;  // "PJSIP/100", "Local/100@default"
+  std::string tech;    // "PJSIP", "Local"...
+  int state = 0;
+  std::string cid_num = "<unknown>";
+  std::string cid_name = "<unknown>";
+  std::string con_num = "<unknown>";
+  std::string con_name = "<unknown>";
+  std::string language = "en";
+  std::string account;
+  std::string context = "default";
+  std::string exten = "s";
+  int priority = 1;
+  std::string app;
+  std::string data;
+  std::vector<std::pair<std::string, std::string>> vars;
+  std::string bridge;
+  std::weak_ptr<chan> local_peer;  // the other half of a Local pair
+  std::weak_ptr<chan> peer;        // the other end of a call
+  std::chrono::steady_clock::time_point created;
+  std::chrono::steady_clock::time_point answered;
+  std::chrono::system_clock::time_point created_wall;
+  std::unique_ptr<asio::steady_timer> timer;     // the current step of its behaviour
+  std::unique_ptr<asio::steady_timer> deadline;  // AbsoluteTimeout
+  std::optional<std::chrono::system_clock::time_point> hangup_at;
+  bool gone = false;
+  bool monitored = false;
+  bool mixmonitor = false;
+  // Reports the progress of this channel to whoever dialled it (set while dialling).
+  std::function<void(call_result)> on_result;
+  // Queue state: the queue a caller waits in, or the queue an agent leg serves.
+  std::string queue;
+  std::chrono::steady_clock::time_point queue_join;
+  std::string member_interface;   // agent leg: the member it belongs to
+  std::weak_ptr<chan> queue_caller;  // agent leg: the caller it serves
+  bool load = false;                  // made by the load generator
+  int talk_units = 0;                 // load calls: how long the agent talks
+  std::string last_hangup_cause;
+};
+
+struct bridge_state {
+  std::string id;
+  std::vector<std::weak_ptr<chan>> members;
+};
+
+struct member_state {
+  queue_member cfg;
+  int calls_taken = 0;
+  long last_call = 0;
+  long last_pause = 0;
+  long login_time = 0;
+  bool in_call = false;
+};
+
+struct queue_state {
+  queue cfg;
+  std::vector<member_state> members;
+  std::vector<std::weak_ptr<chan>> callers;  // waiting, in order
+  int completed = 0;
+  int abandoned = 0;
+  long holdtime = 0;
+  long talktime = 0;
+};
+
+struct mailbox_state {
+  mailbox cfg;
+};
+
+class pbx_model {
+ public:
+  pbx_model(server_state& st, pbx_config cfg);
+  ~pbx_model();
+
+  std::optional<outcome> action(connection& c, const ami::message& a);
+  std::optional<std::vector<std::string>> cli(const std::string& command);
+
+  // Test API (io thread).
+  void add_endpoint(endpoint e);
+  void add_extension(extension x);
+  void add_queue(queue q);
+  void set_mailbox(mailbox m);
+  std::vector<channel_info> channels() const;
+  std::vector<queue> queues() const;
+  std::optional<std::string> variable(const std::string& channel, const std::string& name) const;
+  std::string incoming_call(const std::string& from, const std::string& exten,
+                            const std::string& context, const std::string& caller_num);
+  bool hangup(const std::string& channel, int cause);
+  void start_load(double events_per_second);
+  void stop_load();
+  void shutdown();
+  std::uint64_t events_sent() const noexcept { return events_sent_; }
+
+ private:
+  friend struct originate_op;
+
+  // Events.
+  void emit(field_list f);
+  static void snapshot(field_list& f, const chan& c, const std::string& prefix = "");
+  field_list chan_event(const std::string& name, const chan& c, const char* privilege = "call,all");
+
+  // Channels.
+  std::shared_ptr<chan> find(const std::string& name) const;
+  std::shared_ptr<chan> new_channel(const std::string& device, const std::string& suffix,
+                                    int state, const std::string& context,
+                                    const std::string& exten, const std::string& linkedid);
+  std::pair<std::shared_ptr<chan>, std::shared_ptr<chan>> new_local(const std::string& exten,
+                                                                    const std::string& context);
+  void set_state(chan& c, int state);
+  void newexten(chan& c, const std::string& exten, int priority, const std::string& app,
+                const std::string& data);
+  void answer(const std::shared_ptr<chan>& c);
+  void hangup_chan(const std::shared_ptr<chan>& c, int cause);
+  void after(const std::shared_ptr<chan>& c, std::chrono::milliseconds d,
+             std::function<void(const std::shared_ptr<chan>&)> fn);
+  std::chrono::milliseconds units(double n) const;
+  void set_var(chan& c, const std::string& name, const std::string& value, bool event);
+  void device_changed(const std::string& device);
+  std::string device_state(const std::string& device) const;
+  int member_status(const member_state& m) const;
+
+  // Dialplan.
+  const extension* find_extension(const std::string& context, const std::string& exten) const;
+  const endpoint* find_endpoint(const std::string& device) const;
+  void run_extension(const std::shared_ptr<chan>& c, const std::string& context,
+                     const std::string& exten);
+  void run_application(const std::shared_ptr<chan>& c, const std::string& app,
+                       const std::string& data);
+  // Dials `device` for `caller` (may be null for Originate); reports through on_result.
+  std::shared_ptr<chan> dial(const std::shared_ptr<chan>& caller, const std::string& device,
+                             std::chrono::milliseconds timeout,
+                             std::function<void(call_result, const std::shared_ptr<chan>&)> done);
+
+  // Bridges.
+  void bridge_two(const std::shared_ptr<chan>& a, const std::shared_ptr<chan>& b);
+  void leave_bridge(chan& c);
+  void bridge_fields(field_list& f, const bridge_state& b) const;
+
+  // Queues.
+  queue_state* find_queue(const std::string& name);
+  void queue_join(const std::shared_ptr<chan>& c, const std::string& queue);
+  void queue_distribute(queue_state& q);
+  void queue_leave(queue_state& q, const chan& c, bool abandoned);
+  field_list member_fields(const char* event, const queue_state& q, const member_state& m,
+                           bool ringinuse) const;
+
+  // Actions.
+  bool allowed(connection& c, std::uint32_t need) const;
+  void list_start(connection& c, const ami::message& a, const std::string& what);
+  void list_complete(connection& c, const ami::message& a, const std::string& event,
+                     std::size_t items, bool with_items_too = false);
+  outcome originate(connection& c, const ami::message& a);
+
+  // Load generator.
+  void load_tick();
+
+  server_state& st_;
+  pbx_config cfg_;
+  std::vector<std::shared_ptr<chan>> chans_;  // creation order
+  std::map<std::string, bridge_state> bridges_;
+  std::vector<queue_state> queues_;
+  std::vector<mailbox_state> mailboxes_;
+  std::vector<std::pair<std::string, std::string>> globals_;
+  std::map<std::string, std::string> device_states_;
+  std::uint64_t chan_seq_ = 0;
+  std::uint64_t uid_seq_ = 0;
+  std::uint64_t bridge_seq_ = 0;
+  long uid_base_ = 0;
+  std::uint64_t events_sent_ = 0;
+  std::mt19937 rng_;
+
+  // Load generator state.
+  std::unique_ptr<asio::steady_timer> load_timer_;
+  double load_rate_ = 0;  // events per second wanted
+  std::chrono::steady_clock::time_point load_started_;
+  std::uint64_t load_events_at_start_ = 0;
+  double load_calls_started_ = 0;
+  std::uint64_t load_caller_seq_ = 0;
+};
+
+}  // namespace ami::testing::detail
