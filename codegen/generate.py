@@ -12,7 +12,7 @@ Outputs (paths relative to the output root, the repository by default):
   test/unit/generated_*_test.cpp   checks of every struct
   docs/catalogue.md                the reference of both catalogues
 
-Hand-written additions to a few structs live in codegen/extras/{actions,events}/<Name>.hpp:
+Hand-written additions to a few structs live in codegen/extras/{actions,events}/<Name>.inc:
 their #include lines go to the top of the generated header, the rest into the struct.
 
 Usage: generate.py [--out DIR] [--spec DIR]. Standard library only; the output depends on
@@ -212,6 +212,13 @@ def chained(head, calls, tail, indent, width=100):
     for i, c in enumerate(calls):
         lines.append(indent + "    " + c + (tail if i + 1 == len(calls) else ""))
     return lines
+
+
+def sv_member(name, value):
+    """A static std::string_view member; an empty one is value-initialised."""
+    if not value:
+        return "  static constexpr std::string_view %s{};" % name
+    return "  static constexpr std::string_view %s = %s;" % (name, cpp_string(value))
 
 
 def cpp_string(s):
@@ -438,7 +445,7 @@ def build_events(raw, snapshots, provenance, raw_actions):
 # Extras (hand-written additions)
 
 def read_extra(kind, name):
-    path = HERE / "extras" / kind / (name + ".hpp")
+    path = HERE / "extras" / kind / (name + ".inc")
     if not path.exists():
         return [], []
     includes, body = [], []
@@ -479,8 +486,8 @@ ACTION_NOTES = {
               "/regex/; otherwise with a plain response.",
     "WaitEvent": "Not an EventList: after its response the server sends the queued events "
                  "and then WaitEventComplete.",
-    "AbsoluteTimeout": "Servers older than Asterisk 1.6 named it Timeout: send "
-                       "ami::action{\"Timeout\"} there.",
+    "AbsoluteTimeout": "There is no timeout struct: for a server that wants the name "
+                       "Timeout, send ami::action{\"Timeout\"} (see docs/catalogue.md).",
 }
 
 
@@ -512,17 +519,16 @@ def action_header(x):
     desc += "choose it)."
     L += wrap_comment(desc)
     L.append("struct %s {" % x.type)
-    L.append("  static constexpr std::string_view action_name = %s;" % cpp_string(x.name))
+    L.append(sv_member("action_name", x.name))
     L.append("  static constexpr bool is_list = %s;" % ("true" if x.is_list else "false"))
-    L.append("  static constexpr std::string_view complete_event = %s;" %
-             cpp_string(x.complete_event))
+    L.append(sv_member("complete_event", x.complete_event))
     L += packed("  static constexpr auto item_events = std::array<std::string_view, %d>{" %
                 len(x.item_events), [cpp_string(i) for i in x.item_events], "};", "  ")
-    L.append("  static constexpr std::string_view privilege = %s;" % cpp_string(x.privilege))
-    L.append("  static constexpr std::string_view since = %s;" % cpp_string(x.since))
-    L.append("  static constexpr std::string_view versions = %s;" % cpp_string(x.versions))
-    L.append("  static constexpr std::string_view removed_in = %s;" % cpp_string(x.removed_in))
-    L.append("  static constexpr std::string_view module_name = %s;" % cpp_string(x.module))
+    L.append(sv_member("privilege", x.privilege))
+    L.append(sv_member("since", x.since))
+    L.append(sv_member("versions", x.versions))
+    L.append(sv_member("removed_in", x.removed_in))
+    L.append(sv_member("module_name", x.module))
     L.append("  static constexpr bool raw_text_response = %s;" %
              ("true" if x.raw_text else "false"))
     L.append("")
@@ -639,18 +645,18 @@ def event_header(x):
     if x.skipped:
         desc += (" Numbered headers (%s) are not members: read them through raw." %
                  ", ".join(x.skipped))
-    desc += (" Header values are views into the event: the struct is valid as long as the "
-             "event is. A missing header leaves its member empty (or nullopt) and is listed "
-             "in missing; a number that does not parse is nullopt and listed in bad.")
+    desc += (" Members are views into the event, valid as long as it is. An absent header "
+             "leaves its member empty or nullopt and is listed in missing; a number that does "
+             "not parse is nullopt and listed in bad.")
     L += wrap_comment(desc)
     L.append("struct %s {" % x.type)
-    L.append("  static constexpr std::string_view event_name = %s;" % cpp_string(x.name))
+    L.append(sv_member("event_name", x.name))
     L += packed("  static constexpr auto aliases = std::array<std::string_view, %d>{" %
                 len(x.aliases), [cpp_string(i) for i in x.aliases], "};", "  ")
-    L.append("  static constexpr std::string_view privilege = %s;" % cpp_string(x.privilege))
-    L.append("  static constexpr std::string_view since = %s;" % cpp_string(x.since))
-    L.append("  static constexpr std::string_view versions = %s;" % cpp_string(x.versions))
-    L.append("  static constexpr std::string_view removed_in = %s;" % cpp_string(x.removed_in))
+    L.append(sv_member("privilege", x.privilege))
+    L.append(sv_member("since", x.since))
+    L.append(sv_member("versions", x.versions))
+    L.append(sv_member("removed_in", x.removed_in))
     L.append("  static constexpr bool documented = %s;" % ("true" if x.documented else "false"))
     L.append("")
     rows = []
@@ -687,6 +693,8 @@ def event_header(x):
                 f.member, snapshot_table_name(f.kind, f.prefix)))
     L.append("    return out;")
     L.append("  }")
+    L.append("  // The members would view a temporary's bytes: name the event first.")
+    L.append("  static %s from(const ami::event&&) = delete;" % x.type)
     if body_extra:
         L.append("")
         L += body_extra
@@ -1027,9 +1035,12 @@ def catalogue_md(actions, events, raw_actions, raw_events):
          "- `login`, `challenge`: generated for completeness; `ami::client` logs in by itself.",
          "",
          "Names the spec does not have:", "",
-         "- `Timeout`: servers before Asterisk 1.6 called `AbsoluteTimeout` `Timeout`. The "
-         "wire name differs, so `absolute_timeout` cannot stand for it; send "
-         "`ami::action{\"Timeout\"}` with `Channel` and `Timeout` fields to such a server.",
+         "- `Timeout`: the spec has no action of that name, so there is no `timeout` struct "
+         "(an alias of `absolute_timeout` would send the wrong wire name). `AbsoluteTimeout` "
+         "is sometimes called `Timeout` for old servers, but every Asterisk manager.c we "
+         "could check, down to the oldest, registers `AbsoluteTimeout` (its answer says "
+         "`Message: Timeout Set`). For a server that does want `Timeout`, send "
+         "`ami::action{\"Timeout\"}` with `Channel` and `Timeout` fields.",
          "- `Queues` is in the spec by hand (Asterisk <= 14, `removed_in` 15): it answers with "
          "raw CLI text, no `Response:` and no `ActionID`; `queues::raw_text_response` is "
          "true so a client can match the text to the oldest such action.",
@@ -1051,7 +1062,8 @@ def catalogue_md(actions, events, raw_actions, raw_events):
          "`NewExten`, listed in `aliases`). Match names case-insensitively.",
          "- Every documented header is a member named in snake_case (`Cause-txt` -> "
          "`cause_txt`, `CallerIDNum` -> `caller_id_num`). Text is a `std::string_view` into the "
-         "event: the struct is valid as long as the event is (copy the event to keep it).",
+         "event: the struct is valid as long as the event is (copy the event to keep it). "
+         "`from()` refuses a temporary event at compile time for that reason.",
          "- Channel and bridge snapshots (spec/snapshots.json) are `channel_snapshot` / "
          "`bridge_snapshot` members, named after their prefix: `channel` / `bridge` without one, "
          "`dest`, `parkee`, `local_one`, `orig_bridge`, `to_bridge`... Their `present` is false "
@@ -1080,11 +1092,12 @@ def catalogue_md(actions, events, raw_actions, raw_events):
          "include everything."]
     times = load_compile_times()
     if times:
-        L += ["", "Measured with `%s` (`codegen/measure_compile.py`, median of %d runs, %s):" % (
-            times["command"], times["runs"], times["machine"]), "",
-              "| translation unit includes | seconds |", "|---|---|"]
+        L += ["", "Measured with `%s` (`codegen/measure_compile.py`; medians of %d runs; %s; "
+              "load average %.1f while measuring, so wall times are inflated, CPU times less "
+              "so):" % (times["command"], times["runs"], times["machine"], times["load"]), "",
+              "| translation unit includes | wall s | CPU s |", "|---|---|---|"]
         for row in times["rows"]:
-            L.append("| %s | %.2f |" % (row["what"], row["seconds"]))
+            L.append("| %s | %.2f | %.2f |" % (row["what"], row["seconds"], row["cpu_seconds"]))
     L += ["", "## Every action", "",
           "| action | struct | EventList | write privilege | since | removed in | module |",
           "|---|---|---|---|---|---|---|"]

@@ -3,8 +3,8 @@
 which generate.py renders into docs/catalogue.md.
 
 Each row is a one-line translation unit compiled with `<cxx> -std=c++17 -O0 -fsyntax-only`
-against include/; the figure is the median wall time of --runs runs. Run it on an idle
-machine, then run generate.py.
+against include/; the figures are the medians of --runs runs, wall time and the
+compiler's CPU time (user + system). Then run generate.py.
 
 Usage: measure_compile.py [--cxx g++] [--runs 3]
 """
@@ -12,6 +12,7 @@ Usage: measure_compile.py [--cxx g++] [--runs 3]
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,9 +36,15 @@ ROWS = [
 
 
 def time_once(cmd):
+    """(wall seconds, CPU seconds of the compiler): CPU time barely moves when other jobs
+    share the machine, wall time does."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main(argv):
@@ -55,10 +62,15 @@ def main(argv):
             tu.write_text("".join('#include "%s"\n' % h for h in headers), encoding="utf-8")
             cmd = [args.cxx] + flags + [str(tu)]
             times = [time_once(cmd) for _ in range(args.runs)]
-            rows.append({"what": what, "seconds": round(statistics.median(times), 2)})
-            print("%-75s %.2f s" % (what, rows[-1]["seconds"]))
+            rows.append({"what": what,
+                         "seconds": round(statistics.median(t[0] for t in times), 2),
+                         "cpu_seconds": round(statistics.median(t[1] for t in times), 2)})
+            print("%-75s %.2f s wall, %.2f s CPU" % (what, rows[-1]["seconds"],
+                                                     rows[-1]["cpu_seconds"]))
+    load = os.getloadavg()[0]
     result = {
         "command": "%s -std=c++17 -O0 -fsyntax-only" % args.cxx,
+        "load": round(load, 1),
         "runs": args.runs,
         "machine": "%s, %d cores" % (version, os.cpu_count() or 1),
         "rows": rows,

@@ -107,9 +107,8 @@ bool session::send_internal(std::uint64_t n, std::string_view name, internal_tag
   return true;
 }
 
-void session::send_login(std::string_view challenge) {
+void session::send_login(std::uint64_t n, std::string_view challenge) {
   sensitive_ = true;
-  const auto n = router_.ids().reserve();
   if (cfg_.auth == auth_method::md5) {
     const auto key = proto::md5_login_key(challenge, cfg_.secret);
     send_internal(n, "Login", internal_tag::login,
@@ -134,10 +133,9 @@ delivery session::on_message(const message& m) {
       banner_ = proto::parse_banner(m.lines().empty() ? std::string_view{} : m.lines().front());
       set_state(connection_state::logging_in);
       if (cfg_.auth == auth_method::md5) {
-        send_internal(router_.ids().reserve(), "Challenge", internal_tag::challenge,
-                      {{"AuthType", "MD5"}});
+        send_internal(connect_n_, "Challenge", internal_tag::challenge, {{"AuthType", "MD5"}});
       } else {
-        send_login({});
+        send_login(connect_n_, {});
       }
       return delivery::none;
     case connection_state::logging_in:
@@ -190,7 +188,7 @@ void session::on_internal(internal_tag tag, finished_op& r) {
         fail_connect(error::login_failed);
         return;
       }
-      send_login(*nonce);
+      send_login(router_.ids().reserve(), *nonce);
       return;
     }
     case internal_tag::login:
@@ -224,6 +222,7 @@ void session::transport_closed(const boost::system::error_code& ec) {
   switch (state_) {
     case connection_state::disconnected: return;
     case connection_state::connecting:
+      last_error_ = "connect failed: " + (ec ? ec.message() : std::string("connection lost"));
       fail_connect(ec ? ec : make_error_code(error::connection_lost));
       close_request_ = false;
       return;
@@ -249,6 +248,7 @@ void session::transport_closed(const boost::system::error_code& ec) {
 
 void session::close(const boost::system::error_code& ec) {
   if (state_ == connection_state::disconnected) return;
+  if (connect_op_) last_error_ = "closed by the client during connect";
   complete_now(std::move(connect_op_), ec);
   complete_now(std::move(logoff_op_), ec);
   drop_actions(ec);

@@ -4,6 +4,10 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace ami::proto {
 namespace {
 
@@ -102,16 +106,53 @@ struct parser::impl {
     return {parse_status::error, e};
   }
 
+  // Offset of the first ':' in the line next_line() returned last: `never` when it has
+  // none, `unknown` when the scan resumed mid-line and did not see the whole line.
+  static constexpr std::size_t unknown = never - 1;
+  std::size_t line_colon = unknown;
+
+  // The first '\n' in [from, end), or `end`; `colon` gets the first ':' before it (or a later
+  // one, or `never`). One pass over the bytes instead of a search for each character.
+  static std::size_t find_line_end(const char* base, std::size_t from, std::size_t end,
+                                   std::size_t& colon) noexcept {
+    colon = never;
+    std::size_t i = from;
+#if defined(__SSE2__)
+    const __m128i lf = _mm_set1_epi8('\n');
+    const __m128i co = _mm_set1_epi8(':');
+    for (; i + 16 <= end; i += 16) {
+      __m128i v;
+      std::memcpy(&v, base + i, sizeof v);  // an unaligned load
+      const auto lf_bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+      if (colon == never) {
+        const auto co_bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, co)));
+        if (co_bits != 0) colon = i + static_cast<std::size_t>(__builtin_ctz(co_bits));
+      }
+      if (lf_bits != 0) return i + static_cast<std::size_t>(__builtin_ctz(lf_bits));
+    }
+#endif
+    for (; i < end; ++i) {
+      if (base[i] == '\n') return i;
+      if (base[i] == ':' && colon == never) colon = i;
+    }
+    return end;
+  }
+
   // Returns the next line (without its line end) or nothing when it is not complete yet.
   bool next_line(std::string_view& line, std::size_t& after) noexcept {
     const char* base = buf.get();
     const std::size_t from = std::max(searched, scan);
-    const void* nl = from < end ? std::memchr(base + from, '\n', end - from) : nullptr;
-    if (nl == nullptr) {
+    std::size_t colon = never;
+    const std::size_t pos = find_line_end(base, from, end, colon);
+    if (pos == end) {
       searched = end;
       return false;
     }
-    const std::size_t pos = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
+    if (from != scan) {
+      line_colon = unknown;
+    } else {
+      line_colon = colon < pos ? colon - scan : never;
+    }
     std::size_t len = pos - scan;
     while (len != 0 && base[scan + len - 1] == '\r') --len;
     line = std::string_view(base + scan, len);
@@ -144,9 +185,11 @@ struct parser::impl {
              : mode::fields;
   }
 
-  static void split_field(std::string_view line, std::string_view& key, std::string_view& value,
-                          bool& has_colon) noexcept {
-    const auto colon = line.find(':');
+  // Splits the line next_line() returned last.
+  void split_field(std::string_view line, std::string_view& key, std::string_view& value,
+                   bool& has_colon) const noexcept {
+    std::size_t colon = line_colon == unknown ? line.find(':') : line_colon;
+    if (colon >= line.size()) colon = std::string_view::npos;
     has_colon = colon != std::string_view::npos;
     if (!has_colon) {
       key = line;

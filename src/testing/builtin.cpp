@@ -20,12 +20,24 @@ struct class_name {
 };
 
 constexpr class_name class_names[] = {
-    {"system", priv::system},   {"call", priv::call},         {"log", priv::log},
-    {"verbose", priv::verbose}, {"command", priv::command},   {"agent", priv::agent},
-    {"user", priv::user},       {"config", priv::config},     {"dtmf", priv::dtmf},
-    {"reporting", priv::reporting}, {"cdr", priv::cdr},       {"dialplan", priv::dialplan},
-    {"originate", priv::originate}, {"agi", priv::agi},       {"cc", priv::cc},
-    {"aoc", priv::aoc},         {"test", priv::test},         {"security", priv::security},
+    {"system", priv::system},
+    {"call", priv::call},
+    {"log", priv::log},
+    {"verbose", priv::verbose},
+    {"command", priv::command},
+    {"agent", priv::agent},
+    {"user", priv::user},
+    {"config", priv::config},
+    {"dtmf", priv::dtmf},
+    {"reporting", priv::reporting},
+    {"cdr", priv::cdr},
+    {"dialplan", priv::dialplan},
+    {"originate", priv::originate},
+    {"agi", priv::agi},
+    {"cc", priv::cc},
+    {"aoc", priv::aoc},
+    {"test", priv::test},
+    {"security", priv::security},
     {"message", priv::message},
 };
 
@@ -71,7 +83,8 @@ std::mt19937& rng() {
 std::string iso_now() {
   const auto now = std::chrono::system_clock::now();
   const auto t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
@@ -134,12 +147,12 @@ outcome do_login(server_state& st, connection& c, const ami::message& a) {
       return outcome::done;
     }
     auto timer = std::make_shared<asio::steady_timer>(st.io_, st.opts_.login_failure_delay);
-    timer->async_wait([timer, self = c.shared_from_this(), action = a](
-                          boost::system::error_code ec) {
-      if (ec || self->closed()) return;
-      finish_login_failure(*self, action);
-      self->resume();
-    });
+    timer->async_wait(
+        [timer, self = c.shared_from_this(), action = a](boost::system::error_code ec) {
+          if (ec || self->closed()) return;
+          finish_login_failure(*self, action);
+          self->resume();
+        });
     return outcome::pending;
   }
   {
@@ -257,8 +270,7 @@ std::string random_digits() {
 
 std::string now_iso8601() { return iso_now(); }
 
-void send_security_event(server_state& st, connection& c, std::string_view name,
-                         field_list extra) {
+void send_security_event(server_state& st, connection& c, std::string_view name, field_list extra) {
   security_event(st, c, name, std::move(extra));
 }
 
@@ -297,9 +309,10 @@ outcome server_state::builtin(connection& c, const ami::message& action) {
     return do_command(*this, c, action);
   }
   if (auto r = sim_action(*this, c, action)) return *r;
-  c.respond_now(action, {{"Response", "Error"},
-                         {"Message", "Invalid/unknown command: " + std::string(n) +
-                                         ". Use Action: ListCommands to show available commands."}});
+  c.respond_now(action,
+                {{"Response", "Error"},
+                 {"Message", "Invalid/unknown command: " + std::string(n) +
+                                 ". Use Action: ListCommands to show available commands."}});
   return outcome::done;
 }
 

@@ -209,7 +209,8 @@ std::optional<std::string> pbx_model::variable(const std::string& channel,
     static const std::vector<std::pair<std::string, std::string>> none;
     auto c = find(channel);
     return c ? c->vars : none;
-  }();
+  }
+  ();
   for (const auto& [k, v] : vars) {
     if (k == name) return v;
   }
@@ -387,8 +388,8 @@ int pbx_model::member_status(const member_state& m) const {
   return 1;
 }
 
-field_list pbx_model::member_fields(const char* event, const queue_state& q,
-                                    const member_state& m, bool ringinuse) const {
+field_list pbx_model::member_fields(const char* event, const queue_state& q, const member_state& m,
+                                    bool ringinuse) const {
   field_list f{{"Event", event},
                {"Privilege", "agent,all"},
                {"Queue", q.cfg.name},
@@ -485,11 +486,10 @@ void pbx_model::hangup_chan(const std::shared_ptr<chan>& c, int cause) {
   const auto now = std::chrono::system_clock::now();
   const bool was_answered = c->answered.time_since_epoch().count() != 0;
   const auto dur = std::chrono::duration_cast<std::chrono::seconds>(now - c->created_wall).count();
-  const auto billable =
-      was_answered ? std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::steady_clock::now() - c->answered)
-                         .count()
-                   : 0;
+  const auto billable = was_answered ? std::chrono::duration_cast<std::chrono::seconds>(
+                                           std::chrono::steady_clock::now() - c->answered)
+                                           .count()
+                                     : 0;
   emit({{"Event", "Cdr"},
         {"Privilege", "cdr,all"},
         {"AccountCode", c->account},
@@ -539,8 +539,7 @@ void pbx_model::bridge_two(const std::shared_ptr<chan>& a, const std::shared_ptr
   char id[40];
   const auto n = bridge_seq_++;
   std::snprintf(id, sizeof id, "%08llx-0000-4000-8000-%012llx",
-                static_cast<unsigned long long>(uid_base_),
-                static_cast<unsigned long long>(n));
+                static_cast<unsigned long long>(uid_base_), static_cast<unsigned long long>(n));
   bridge_state br{id, {}};
   field_list f{{"Event", "BridgeCreate"}, {"Privilege", "call,all"}};
   bridge_fields(f, br);
@@ -683,7 +682,8 @@ void pbx_model::run_extension(const std::shared_ptr<chan>& c, const std::string&
       default:
         newexten(*self, exten, 2, "Wait", std::to_string(duration));
         if (duration > 0) {
-          after(self, units(duration), [this](const std::shared_ptr<chan>& s) { hangup_chan(s, 16); });
+          after(self, units(duration),
+                [this](const std::shared_ptr<chan>& s) { hangup_chan(s, 16); });
         }
         break;
     }
@@ -773,6 +773,8 @@ std::shared_ptr<chan> pbx_model::dial(
     }
     const auto behave = ep->answer;
     dest = new_channel(device, hex8(chan_seq_++), 0, ep->context, "s", linked);
+    dest->app = caller && caller->app == "Queue" ? "AppQueue" : "AppDial";
+    dest->data = "(Outgoing Line)";
     dest->on_result = report;
     after(dest, cfg_.step, [this, behave](const std::shared_ptr<chan>& d) {
       if (behave == behaviour::busy || behave == behaviour::congestion) {
@@ -791,8 +793,9 @@ std::shared_ptr<chan> pbx_model::dial(
     field_list f{{"Event", "DialBegin"}, {"Privilege", "call,all"}};
     if (caller) snapshot(f, *caller);
     snapshot(f, *dest, "Dest");
-    f.emplace_back("DialString",
-                   device.rfind("Local/", 0) == 0 ? exten + "@" + context : device.substr(device.find('/') + 1));
+    f.emplace_back("DialString", device.rfind("Local/", 0) == 0
+                                     ? exten + "@" + context
+                                     : device.substr(device.find('/') + 1));
     emit(std::move(f));
   }
   ds->timer = std::make_unique<asio::steady_timer>(io, timeout);
@@ -875,46 +878,47 @@ void pbx_model::queue_distribute(queue_state& q) {
     const std::string iface = pick->cfg.interface;
     const std::string mname = pick->cfg.name;
     const auto ring_start = std::chrono::steady_clock::now();
-    auto agent = dial(caller, iface, units(15),
-                      [this, caller, qname, iface, mname, ring_start](
-                          call_result r, const std::shared_ptr<chan>& leg) {
-                        auto* qs = find_queue(qname);
-                        if (!qs) return;
-                        member_state* m = nullptr;
-                        for (auto& x : qs->members) {
-                          if (x.cfg.interface == iface) m = &x;
-                        }
-                        caller->member_interface.clear();
-                        if (r != call_result::answered || !leg || caller->gone) {
-                          if (m) m->in_call = false;
-                          if (leg && !leg->gone) hangup_chan(leg, 16);
-                          if (!caller->gone) {
-                            after(caller, units(1), [this, qname](const std::shared_ptr<chan>&) {
-                              if (auto* q2 = find_queue(qname)) queue_distribute(*q2);
-                            });
-                          }
-                          return;
-                        }
-                        field_list f{{"Event", "AgentConnect"}, {"Privilege", "agent,all"}};
-                        snapshot(f, *caller);
-                        snapshot(f, *leg, "Dest");
-                        f.emplace_back("Queue", qname);
-                        f.emplace_back("MemberName", mname);
-                        f.emplace_back("Interface", iface);
-                        f.emplace_back("RingTime", std::to_string(seconds_since(ring_start)));
-                        f.emplace_back("HoldTime", std::to_string(seconds_since(caller->queue_join)));
-                        emit(std::move(f));
-                        qs->holdtime = seconds_since(caller->queue_join);
-                        queue_leave(*qs, *caller, false);
-                        leg->member_interface = iface;
-                        leg->queue = qname;
-                        leg->queue_caller = caller;
-                        bridge_two(caller, leg);
-                        if (caller->load) {
-                          after(caller, units(caller->talk_units),
-                                [this](const std::shared_ptr<chan>& s) { hangup_chan(s, 16); });
-                        }
-                      });
+    auto agent =
+        dial(caller, iface, units(15),
+             [this, caller, qname, iface, mname, ring_start](call_result r,
+                                                             const std::shared_ptr<chan>& leg) {
+               auto* qs = find_queue(qname);
+               if (!qs) return;
+               member_state* m = nullptr;
+               for (auto& x : qs->members) {
+                 if (x.cfg.interface == iface) m = &x;
+               }
+               caller->member_interface.clear();
+               if (r != call_result::answered || !leg || caller->gone) {
+                 if (m) m->in_call = false;
+                 if (leg && !leg->gone) hangup_chan(leg, 16);
+                 if (!caller->gone) {
+                   after(caller, units(1), [this, qname](const std::shared_ptr<chan>&) {
+                     if (auto* q2 = find_queue(qname)) queue_distribute(*q2);
+                   });
+                 }
+                 return;
+               }
+               field_list f{{"Event", "AgentConnect"}, {"Privilege", "agent,all"}};
+               snapshot(f, *caller);
+               snapshot(f, *leg, "Dest");
+               f.emplace_back("Queue", qname);
+               f.emplace_back("MemberName", mname);
+               f.emplace_back("Interface", iface);
+               f.emplace_back("RingTime", std::to_string(seconds_since(ring_start)));
+               f.emplace_back("HoldTime", std::to_string(seconds_since(caller->queue_join)));
+               emit(std::move(f));
+               qs->holdtime = seconds_since(caller->queue_join);
+               queue_leave(*qs, *caller, false);
+               leg->member_interface = iface;
+               leg->queue = qname;
+               leg->queue_caller = caller;
+               bridge_two(caller, leg);
+               if (caller->load) {
+                 after(caller, units(caller->talk_units),
+                       [this](const std::shared_ptr<chan>& s) { hangup_chan(s, 16); });
+               }
+             });
     if (agent) {
       field_list f{{"Event", "AgentCalled"}, {"Privilege", "agent,all"}};
       snapshot(f, *caller);
@@ -952,11 +956,11 @@ void pbx_model::start_load(double events_per_second) {
   stop_load();
   if (events_per_second <= 0) return;
   load_rate_ = events_per_second;
-  // About 40 events per call (both legs, queue, bridge, CDRs).
-  const double calls_per_second = events_per_second / 40.0;
+  // About 26 events per call (both legs, queue, bridge, CDRs).
+  const double calls_per_second = events_per_second / 26.0;
   const double talk_seconds = 2.5 * static_cast<double>(cfg_.time_unit.count()) / 1000.0;
-  const auto agents = static_cast<int>(
-      std::min(2000.0, calls_per_second * (talk_seconds + 0.05) * 1.5 + 4.0));
+  const auto agents =
+      static_cast<int>(std::min(2000.0, calls_per_second * (talk_seconds + 0.05) * 1.5 + 4.0));
   if (!find_queue("callcenter")) {
     queue q;
     q.name = "callcenter";
@@ -1002,7 +1006,7 @@ void pbx_model::load_tick() {
   if (!load_timer_ || load_rate_ <= 0) return;
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started_).count();
-  const double due = load_rate_ / 40.0 * elapsed;
+  const double due = load_rate_ / 26.0 * elapsed;
   std::uniform_int_distribution<int> talk(1, 4);
   std::uniform_int_distribution<int> digits(2000000, 9999999);
   int budget = 2000;  // calls per tick at most, so a stalled timer cannot flood

@@ -65,8 +65,8 @@ constexpr action_info action_table[] = {
 std::string priv_text(std::uint32_t need) {
   if (need == 0) return "<none>";
   static const std::pair<std::uint32_t, const char*> names[] = {
-      {priv::system, "system"}, {priv::call, "call"},     {priv::agent, "agent"},
-      {priv::user, "user"},     {priv::command, "command"}, {priv::reporting, "reporting"},
+      {priv::system, "system"},      {priv::call, "call"},       {priv::agent, "agent"},
+      {priv::user, "user"},          {priv::command, "command"}, {priv::reporting, "reporting"},
       {priv::originate, "originate"}};
   std::string out;
   for (const auto& [bit, name] : names) {
@@ -122,9 +122,9 @@ std::string sip_row(const std::string& name, const std::string& host, const std:
                     const std::string& forcerport, const std::string& comedia,
                     const std::string& acl, const std::string& port, const std::string& status,
                     const std::string& description) {
-  return pad(name, 25) + " " + pad(host, 39) + " " + pad(dyn, 3) + " " + pad(forcerport, 10) +
-         " " + pad(comedia, 10) + " " + pad(acl, 3) + " " + pad(port, 8) + " " + pad(status, 11) +
-         " " + pad(description, 32) + " ";
+  return pad(name, 25) + " " + pad(host, 39) + " " + pad(dyn, 3) + " " + pad(forcerport, 10) + " " +
+         pad(comedia, 10) + " " + pad(acl, 3) + " " + pad(port, 8) + " " + pad(status, 11) + " " +
+         pad(description, 32) + " ";
 }
 
 }  // namespace
@@ -177,9 +177,9 @@ std::optional<std::vector<std::string>> pbx_model::cli(const std::string& comman
                                  pad("State", 7) + " Application(Data)"};
     std::size_t calls = 0;
     for (const auto& c : chans_) {
-      out.push_back(pad(c->name, 20) + " " + pad(c->exten + "@" + c->context + ":" +
-                                                     std::to_string(c->priority), 25) +
-                    " " + pad(state_text(c->state), 7) + " " + c->app + "(" + c->data + ")");
+      out.push_back(pad(c->name, 20) + " " +
+                    pad(c->exten + "@" + c->context + ":" + std::to_string(c->priority), 25) + " " +
+                    pad(state_text(c->state), 7) + " " + c->app + "(" + c->data + ")");
       if (c->state == 6 && c->name.find(";2") == std::string::npos) ++calls;
     }
     out.push_back(std::to_string(chans_.size()) + " active channel" +
@@ -201,13 +201,9 @@ std::optional<std::vector<std::string>> pbx_model::cli(const std::string& comman
                             "Auto (No)", "No", "", std::to_string(e.port), "Unmonitored",
                             e.description));
     }
-    // The "D" column is centred in Asterisk's output.
-    for (auto& l : out) {
-      if (l.size() > 66 && l.compare(66, 3, " D ") == 0) l.replace(65, 4, " D  ");
-    }
     out.push_back(std::to_string(total) + " sip peers [Monitored: 0 online, 0 offline " +
-                  "Unmonitored: " + std::to_string(online) + " online, " +
-                  std::to_string(offline) + " offline]");
+                  "Unmonitored: " + std::to_string(online) + " online, " + std::to_string(offline) +
+                  " offline]");
     return out;
   }
   if (lc == "queue show" || lc == "queues show") {
@@ -216,15 +212,15 @@ std::optional<std::vector<std::string>> pbx_model::cli(const std::string& comman
       out.push_back(q.cfg.name + " has " + std::to_string(q.callers.size()) + " calls (max " +
                     (q.cfg.max > 0 ? std::to_string(q.cfg.max) : "unlimited") + ") in '" +
                     q.cfg.strategy + "' strategy (" + std::to_string(q.holdtime) + "s holdtime, " +
-                    std::to_string(q.talktime) + "s talktime), W:" +
-                    std::to_string(q.cfg.weight) + ", C:" + std::to_string(q.completed) +
-                    ", A:" + std::to_string(q.abandoned) + ", SL:0.0%, SL2:0.0% within 0s");
+                    std::to_string(q.talktime) + "s talktime), W:" + std::to_string(q.cfg.weight) +
+                    ", C:" + std::to_string(q.completed) + ", A:" + std::to_string(q.abandoned) +
+                    ", SL:0.0%, SL2:0.0% within 0s");
       if (q.members.empty()) {
         out.push_back("   No Members");
       } else {
         out.push_back("   Members: ");
         for (const auto& m : q.members) {
-          static const char* const names[] = {"Unknown", "Not in use", "In use", "Busy",
+          static const char* const names[] = {"Unknown", "Not in use",  "In use", "Busy",
                                               "Invalid", "Unavailable", "Ringing"};
           const int st = member_status(m);
           std::string line = "      " + m.cfg.name;
@@ -372,9 +368,7 @@ outcome pbx_model::originate(connection& c, const ami::message& a) {
     }
   };
   // The call starts after the response is on its way, as Asterisk's originate thread does.
-  asio::post(st_.io_, [this, op, timeout, finish] {
-    dial(nullptr, op->channel, timeout, finish);
-  });
+  asio::post(st_.io_, [this, op, timeout, finish] { dial(nullptr, op->channel, timeout, finish); });
   return op->async ? outcome::done : outcome::pending;
 }
 
@@ -413,7 +407,8 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
     for (const auto& x : action_table) {
       const std::string xn = x.name;
       if ((xn == "SIPpeers" || xn == "SIPshowpeer" || xn == "Monitor" || xn == "StopMonitor" ||
-           xn == "ChangeMonitor") && !chan_sip_era) {
+           xn == "ChangeMonitor") &&
+          !chan_sip_era) {
         continue;
       }
       if (xn == "Queues" && v >= version{4, 0, 0}) continue;
@@ -458,17 +453,16 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
     ok(extra ? "Dual Redirect successful" : "Redirect successful");
     for (const auto& target : {ch, extra}) {
       if (!target) continue;
-      const std::string ctx = target == extra ? std::string(a.get_or("ExtraContext", context))
-                                              : context;
+      const std::string ctx =
+          target == extra ? std::string(a.get_or("ExtraContext", context)) : context;
       const std::string ext = target == extra ? std::string(a.get_or("ExtraExten", exten)) : exten;
       auto peer = target->peer.lock();
       target->peer.reset();
       if (peer) peer->peer.reset();
       leave_bridge(*target);
       if (peer && peer != ch && peer != extra) hangup_chan(peer, 16);
-      after(target, cfg_.step, [this, ctx, ext](const std::shared_ptr<chan>& self) {
-        run_extension(self, ctx, ext);
-      });
+      after(target, cfg_.step,
+            [this, ctx, ext](const std::shared_ptr<chan>& self) { run_extension(self, ctx, ext); });
     }
     return outcome::done;
   }
@@ -500,10 +494,14 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
     if (!channel.empty()) {
       auto ch = find(channel);
       if (!ch) return error("No such channel");
-      if (var == "CALLERID(num)") value = ch->cid_num;
-      else if (var == "CALLERID(name)") value = ch->cid_name;
-      else if (var == "CHANNEL(state)") value = state_text(ch->state);
-      else if (auto x = variable(channel, var)) value = *x;
+      if (var == "CALLERID(num)")
+        value = ch->cid_num;
+      else if (var == "CALLERID(name)")
+        value = ch->cid_name;
+      else if (var == "CHANNEL(state)")
+        value = state_text(ch->state);
+      else if (auto x = variable(channel, var))
+        value = *x;
     } else if (auto x = variable("", var)) {
       value = *x;
     }
@@ -519,10 +517,14 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
     std::string text = "Unknown";
     if (!hint.empty()) {
       const auto s = device_state(hint);
-      if (s == "NOT_INUSE") status = 0, text = "Idle";
-      else if (s == "INUSE") status = 1, text = "InUse";
-      else if (s == "RINGING") status = 8, text = "Ringing";
-      else status = 4, text = "Unavailable";
+      if (s == "NOT_INUSE")
+        status = 0, text = "Idle";
+      else if (s == "INUSE")
+        status = 1, text = "InUse";
+      else if (s == "RINGING")
+        status = 8, text = "Ringing";
+      else
+        status = 4, text = "Unavailable";
     }
     c.respond_now(a, {{"Response", "Success"},
                       {"Message", "Extension Status"},
@@ -707,9 +709,10 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
       f.emplace_back("Writetrans", "");
       f.emplace_back("Callgroup", "0");
       f.emplace_back("Pickupgroup", "0");
-      f.emplace_back("Seconds", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                   now - ch->created)
-                                                   .count()));
+      f.emplace_back(
+          "Seconds",
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(now - ch->created).count()));
       if (auto id = a.get("ActionID")) f.emplace_back("ActionID", std::string(*id));
       c.write_fields(f);
     }
@@ -801,9 +804,11 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
       }
       long longest = 0;
       for (const auto& w : q.callers) {
-        if (auto ch = w.lock()) longest = std::max<long>(longest, static_cast<long>(
-            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
-                                                             ch->queue_join).count()));
+        if (auto ch = w.lock())
+          longest = std::max<long>(
+              longest, static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::steady_clock::now() - ch->queue_join)
+                                             .count()));
       }
       field_list f{{"Event", "QueueSummary"},
                    {"Queue", q.cfg.name},
@@ -840,7 +845,8 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
       m.cfg.paused = is_true(a.get_or("Paused"));
       m.cfg.membership = "dynamic";
       m.login_time = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch()).count());
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
       q->members.push_back(m);
       ok("Added interface to queue");
       emit(member_fields("QueueMemberAdded", *q, q->members.back(), true));
@@ -872,7 +878,8 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
         m.cfg.paused = paused;
         m.cfg.paused_reason = paused ? reason : "";
         m.last_pause = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
-            std::chrono::system_clock::now().time_since_epoch()).count());
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
       }
     }
     if (!found) return error("Interface not found");
@@ -1033,14 +1040,15 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
       f.emplace_back("Aor", e->name);
       f.emplace_back("Auths", e->name);
       f.emplace_back("OutboundAuths", "");
-      f.emplace_back("Contacts", e->online ? e->name + "/sip:" + e->name + "@" +
-                                                 (e->address.empty() ? "127.0.0.1" : e->address) +
-                                                 ":" + std::to_string(e->port ? e->port : 5060) +
-                                                 ",": "");
-      f.emplace_back("DeviceState", s == "NOT_INUSE"     ? "Not in use"
-                                    : s == "INUSE"       ? "In use"
-                                    : s == "RINGING"     ? "Ringing"
-                                                         : "Unavailable");
+      f.emplace_back("Contacts", e->online
+                                     ? e->name + "/sip:" + e->name + "@" +
+                                           (e->address.empty() ? "127.0.0.1" : e->address) + ":" +
+                                           std::to_string(e->port ? e->port : 5060) + ","
+                                     : "");
+      f.emplace_back("DeviceState", s == "NOT_INUSE" ? "Not in use"
+                                    : s == "INUSE"   ? "In use"
+                                    : s == "RINGING" ? "Ringing"
+                                                     : "Unavailable");
       f.emplace_back("ActiveChannels", std::to_string(active));
       c.write_fields(f);
     }

@@ -56,10 +56,10 @@ struct chan {
   // Queue state: the queue a caller waits in, or the queue an agent leg serves.
   std::string queue;
   std::chrono::steady_clock::time_point queue_join;
-  std::string member_interface;   // agent leg: the member it belongs to
+  std::string member_interface;      // agent leg: the member it belongs to
   std::weak_ptr<chan> queue_caller;  // agent leg: the caller it serves
-  bool load = false;                  // made by the load generator
-  int talk_units = 0;                 // load calls: how long the agent talks
+  bool load = false;                 // made by the load generator
+  int talk_units = 0;                // load calls: how long the agent talks
   std::string last_hangup_cause;
 };
 
@@ -125,9 +125,9 @@ class pbx_model {
 
   // Channels.
   std::shared_ptr<chan> find(const std::string& name) const;
-  std::shared_ptr<chan> new_channel(const std::string& device, const std::string& suffix,
-                                    int state, const std::string& context,
-                                    const std::string& exten, const std::string& linkedid);
+  std::shared_ptr<chan> new_channel(const std::string& device, const std::string& suffix, int state,
+                                    const std::string& context, const std::string& exten,
+                                    const std::string& linkedid);
   std::pair<std::shared_ptr<chan>, std::shared_ptr<chan>> new_local(const std::string& exten,
                                                                     const std::string& context);
   void set_state(chan& c, int state);

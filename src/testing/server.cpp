@@ -24,8 +24,8 @@ std::string lower(std::string_view s) {
 }
 
 std::string endpoint_text(const tcp::endpoint& ep) {
-  return std::string(ep.address().is_v6() ? "IPV6" : "IPV4") + "/TCP/" +
-         ep.address().to_string() + "/" + std::to_string(ep.port());
+  return std::string(ep.address().is_v6() ? "IPV6" : "IPV4") + "/TCP/" + ep.address().to_string() +
+         "/" + std::to_string(ep.port());
 }
 
 constexpr std::size_t read_chunk = 4096;
@@ -104,7 +104,8 @@ void connection::read() {
                             for (;;) {
                               const auto r = self->parser_.next(m);
                               if (r.status == ami::proto::parse_status::need_more) break;
-                              if (r.status == ami::proto::parse_status::message) self->on_message(m);
+                              if (r.status == ami::proto::parse_status::message)
+                                self->on_message(m);
                             }
                             self->process();
                             self->read();
@@ -257,7 +258,8 @@ bool connection::wants_event(std::uint32_t category) const noexcept {
 server_state::server_state(server_options opts) : opts_(std::move(opts)) {
   version_ = ami::proto::parse_version(opts_.ami_version).value_or(ami::proto::version{});
   pbx_ = std::make_unique<pbx_model>(
-      *this, opts_.pbx ? *opts_.pbx : pbx_config::standard(version_ < ami::proto::version{9, 0, 0}));
+      *this,
+      opts_.pbx ? *opts_.pbx : pbx_config::standard(version_ < ami::proto::version{9, 0, 0}));
 }
 
 server_state::~server_state() = default;
@@ -282,24 +284,24 @@ void server_state::run_sync(const std::function<void()>& fn) {
 
 void server_state::accept() {
   if (!acceptor_ || !acceptor_->is_open()) return;
-  acceptor_->async_accept([self = shared_from_this()](boost::system::error_code ec,
-                                                      tcp::socket socket) {
-    if (!self->acceptor_ || !self->acceptor_->is_open()) return;
-    if (!ec) {
-      socket.set_option(tcp::no_delay(true), ec);
-      auto c = std::make_shared<connection>(*self, std::move(socket), self->next_id_++);
-      self->connections_.push_back(c);
-      {
-        std::lock_guard<std::mutex> lock(self->mutex_);
-        ++self->session_count_;
-        ++self->connection_count_;
-      }
-      self->cv_.notify_all();
-      self->log("session " + std::to_string(c->id_) + " connected from " + c->remote_endpoint_);
-      c->start(self->replay_);
-    }
-    self->accept();
-  });
+  acceptor_->async_accept(
+      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+        if (!self->acceptor_ || !self->acceptor_->is_open()) return;
+        if (!ec) {
+          socket.set_option(tcp::no_delay(true), ec);
+          auto c = std::make_shared<connection>(*self, std::move(socket), self->next_id_++);
+          self->connections_.push_back(c);
+          {
+            std::lock_guard<std::mutex> lock(self->mutex_);
+            ++self->session_count_;
+            ++self->connection_count_;
+          }
+          self->cv_.notify_all();
+          self->log("session " + std::to_string(c->id_) + " connected from " + c->remote_endpoint_);
+          c->start(self->replay_);
+        }
+        self->accept();
+      });
 }
 
 void server_state::on_closed(connection& c) {
@@ -350,7 +352,8 @@ void server_state::dispatch(connection& c, const ami::message& action) {
     if (builtin(c, action) == outcome::done) c.resume();
   } catch (const std::exception& e) {
     log("session " + std::to_string(c.id_) + " handler threw: " + e.what());
-    c.respond_now(action, {{"Response", "Error"}, {"Message", std::string("Internal error: ") + e.what()}});
+    c.respond_now(action,
+                  {{"Response", "Error"}, {"Message", std::string("Internal error: ") + e.what()}});
     c.resume();
   }
 }
@@ -404,17 +407,15 @@ void on_io(detail::connection& c, detail::server_state& st, Fn&& fn) {
     fn(c);
     return;
   }
-  boost::asio::post(st.io_, [self = c.shared_from_this(), f = std::forward<Fn>(fn)]() mutable {
-    f(*self);
-  });
+  boost::asio::post(
+      st.io_, [self = c.shared_from_this(), f = std::forward<Fn>(fn)]() mutable { f(*self); });
 }
 }  // namespace
 
 void session::send_raw(std::string bytes) {
   auto& c = conn(*this);
-  on_io(c, c.state(), [b = std::move(bytes)](detail::connection& x) mutable {
-    x.write(std::move(b));
-  });
+  on_io(c, c.state(),
+        [b = std::move(bytes)](detail::connection& x) mutable { x.write(std::move(b)); });
 }
 
 void session::send(const field_list& fields) { send_raw(detail::serialize_fields(fields)); }

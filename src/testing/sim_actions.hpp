@@ -17,8 +17,7 @@ std::optional<outcome> sim_action(server_state& st, connection& c, const ami::me
 // Permission denied plus the RequestNotAllowed security event.
 outcome deny(server_state& st, connection& c, const ami::message& action);
 
-void send_security_event(server_state& st, connection& c, std::string_view name,
-                         field_list extra);
+void send_security_event(server_state& st, connection& c, std::string_view name, field_list extra);
 std::string random_digits();
 std::string now_iso8601();
 // The Asterisk release that speaks this AMI version, for "core show version".

@@ -82,6 +82,11 @@ struct client_fixture {
     return run_until(io, [&] { return r.done(); }, deadline);
   }
 
+  // Runs the client until the server has received n actions of that name.
+  bool server_got(const std::string& action, std::size_t n = 1) {
+    return run_until(io, [&] { return srv.wait_for_actions(action, n, 0ms); });
+  }
+
   boost::system::error_code connect() {
     done_flag d;
     c.async_connect(cfg, d.handler());

@@ -43,9 +43,7 @@ class raw_client {
     return !result;
   }
 
-  void send(const std::string& bytes) {
-    boost::asio::write(socket_, boost::asio::buffer(bytes));
-  }
+  void send(const std::string& bytes) { boost::asio::write(socket_, boost::asio::buffer(bytes)); }
 
   // Sends "Action: name", the fields, and the empty line.
   void action(const std::string& name,
@@ -98,7 +96,8 @@ class raw_client {
                      std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     const auto deadline = clock::now() + timeout;
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
       if (left.count() <= 0 || !next(out, left)) return false;
       if (out.is_response()) return true;
     }
@@ -109,7 +108,8 @@ class raw_client {
                   std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     const auto deadline = clock::now() + timeout;
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
       if (left.count() <= 0 || !next(out, left)) return false;
       if (out.is_event() && ami::iequals(out.event_name(), name)) return true;
     }

@@ -1,6 +1,7 @@
 // Real server events (test/data/*.raw) read into their typed structs: values, snapshots,
 // numbers, and what is reported missing or bad.
 #include "../support/test_data.hpp"
+#include "ami/events/bridge_list_item.hpp"
 #include "ami/events/cdr.hpp"
 #include "ami/events/core_show_channels_complete.hpp"
 #include "ami/events/device_state_change.hpp"
@@ -37,6 +38,7 @@
 #include <set>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace ev = ami::events;
@@ -115,9 +117,10 @@ TEST_CASE("every event of the captures reads into its typed struct") {
     }
   }
   CHECK(typed > 80);
-  for (const auto& [event, names] : seen_missing) {
-    CAPTURE(event);
-    const auto it = known_missing.find(event);
+  for (const auto& seen : seen_missing) {
+    const auto& names = seen.second;
+    CAPTURE(seen.first);
+    const auto it = known_missing.find(seen.first);
     std::string list;
     for (const auto& n : names) list += n + " ";
     CHECK_MESSAGE(it != known_missing.end(), "unexpected missing headers: ", list);
@@ -187,7 +190,8 @@ TEST_CASE("hangups: cause numbers and text") {
 TEST_CASE("OriginateResponse: outcome, reason, ActionID") {
   for (const auto& name : {"session1.raw", "session18.raw"}) {
     CAPTURE(name);
-    const auto o = first_of<ev::originate_response>(capture_events(name));
+    const auto events = capture_events(name);  // the typed event views into these
+    const auto o = first_of<ev::originate_response>(events);
     CHECK(o.action_id == "o1");
     CHECK(o.response == "Success");
     CHECK(o.succeeded());
@@ -295,13 +299,24 @@ TEST_CASE("other events of the captures") {
   CHECK(v.value == "true");
   CHECK(first_of<ev::monitor_start>(events).channel.channel_state == ev::channel_state::up);
   CHECK(first_of<ev::device_state_change>(events).state == "INUSE");
-  const auto denied = first_of<ev::request_not_allowed>(capture_events("errors_permission.raw"));
+  const auto security = capture_events("errors_permission.raw");
+  const auto denied = first_of<ev::request_not_allowed>(security);
   CHECK(denied.request_type == "Action: Originate");
   CHECK(denied.account_id == "reader");
   CHECK(denied.severity == "Error");
 }
 
 namespace {
+
+// from() refuses temporaries: the typed event would view bytes about to be freed.
+template <class E, class = void>
+struct reads_temporary : std::false_type {};
+template <class E>
+struct reads_temporary<E, std::void_t<decltype(E::from(std::declval<ami::event>()))>>
+    : std::true_type {};
+static_assert(!reads_temporary<ev::hangup>::value);
+static_assert(!reads_temporary<ev::bridge_list_item>::value);
+static_assert(ami::is_typed_event_v<ev::hangup>);
 
 ami::event make_event(std::initializer_list<std::pair<std::string_view, std::string_view>> f) {
   ami::message m;
@@ -333,16 +348,17 @@ TEST_CASE("missing and bad headers are marked, never thrown") {
   CHECK(h.raw == &e);
 
   // An event of another name reads the same way: from() does not check the name.
-  const auto wrong = ev::newchannel::from(make_event({{"Event", "Hangup"}, {"Channel", "x"}}));
+  const auto other = make_event({{"Event", "Hangup"}, {"Channel", "x"}});
+  const auto wrong = ev::newchannel::from(other);
   CHECK(wrong.channel.channel == "x");
   CHECK(wrong.missing.size() == 13);
 
   // Empty values: text is empty and present, a number is bad.
-  const auto empty = ev::core_show_channels_complete::from(
-      make_event({{"Event", "CoreShowChannelsComplete"},
-                  {"EventList", ""},
-                  {"ListItems", ""},
-                  {"ActionID", "1"}}));
+  const auto blank = make_event({{"Event", "CoreShowChannelsComplete"},
+                                 {"EventList", ""},
+                                 {"ListItems", ""},
+                                 {"ActionID", "1"}});
+  const auto empty = ev::core_show_channels_complete::from(blank);
   CHECK(empty.missing.empty());
   CHECK(empty.bad == std::vector<std::string_view>{"ListItems"});
 }
@@ -355,9 +371,9 @@ TEST_CASE("header lookup: case-insensitive, first occurrence, Event line exclude
   const auto r = ev::resource_list_detail::from(e);
   CHECK(r.object_name == "list1");
   CHECK(r.event == "presence");
-  const auto c = ev::newchannel::from(make_event({{"Event", "Newchannel"},
-                                                  {"CHANNELSTATE", " 65542 "},
-                                                  {"priority", "-1"}}));
+  const auto muted =
+      make_event({{"Event", "Newchannel"}, {"CHANNELSTATE", " 65542 "}, {"priority", "-1"}});
+  const auto c = ev::newchannel::from(muted);
   CHECK(c.channel.channel_state == ev::channel_state::up);  // mute flag (1 << 16) ignored
   CHECK(c.channel.priority == -1);
 }

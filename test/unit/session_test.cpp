@@ -376,8 +376,10 @@ TEST_CASE("a fault at every step completes everything exactly once and nothing h
                         step::logged_in}) {
     for (const auto ft :
          {fault::peer_closed, fault::local_close, fault::deadline, fault::server_error}) {
-      CAPTURE(name(st));
-      CAPTURE(name(ft));
+      const std::string step_name = name(st);
+      const std::string fault_name = name(ft);
+      CAPTURE(step_name);
+      CAPTURE(fault_name);
       harness h;
       h.cfg.auth = st == step::challenge_sent ? ami::auth_method::md5 : ami::auth_method::plain;
       h.cfg.action_timeout = 30s;

@@ -13,18 +13,19 @@
 
 namespace ami::actions {
 
-// Action AbsoluteTimeout (module builtin), since 0.5.0. Needs write privilege: system,call. Servers
-// older than Asterisk 1.6 named it Timeout: send ami::action{"Timeout"} there. ActionID is not a
-// member: the client assigns it (add one to extra_fields to choose it).
+// Action AbsoluteTimeout (module builtin), since 0.5.0. Needs write privilege: system,call. There
+// is no timeout struct: for a server that wants the name Timeout, send ami::action{"Timeout"} (see
+// docs/catalogue.md). ActionID is not a member: the client assigns it (add one to extra_fields to
+// choose it).
 struct absolute_timeout {
   static constexpr std::string_view action_name = "AbsoluteTimeout";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system,call";
   static constexpr std::string_view since = "0.5.0";
   static constexpr std::string_view versions = "0.5.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "builtin";
   static constexpr bool raw_text_response = false;
 

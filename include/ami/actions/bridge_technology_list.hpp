@@ -21,10 +21,10 @@ struct bridge_technology_list {
   static constexpr bool is_list = true;
   static constexpr std::string_view complete_event = "BridgeTechnologyListComplete";
   static constexpr auto item_events = std::array<std::string_view, 1>{"BridgeTechnologyListItem"};
-  static constexpr std::string_view privilege = "";
+  static constexpr std::string_view privilege{};
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "builtin";
   static constexpr bool raw_text_response = false;
 

@@ -18,12 +18,12 @@ namespace ami::actions {
 struct confbridge_mute {
   static constexpr std::string_view action_name = "ConfbridgeMute";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "10.0.0";
   static constexpr std::string_view versions = "10.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "app_confbridge";
   static constexpr bool raw_text_response = false;
 

@@ -24,7 +24,7 @@ struct core_show_channel_map {
   static constexpr std::string_view privilege = "system,reporting";
   static constexpr std::string_view since = "18.19.0";
   static constexpr std::string_view versions = "18.19.0, 20.4.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "builtin";
   static constexpr bool raw_text_response = false;
 

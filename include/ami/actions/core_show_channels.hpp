@@ -24,7 +24,7 @@ struct core_show_channels {
   static constexpr std::string_view privilege = "system,reporting";
   static constexpr std::string_view since = "1.6.0";
   static constexpr std::string_view versions = "1.6.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "builtin";
   static constexpr bool raw_text_response = false;
 

@@ -18,12 +18,12 @@ namespace ami::actions {
 struct dahdi_restart {
   static constexpr std::string_view action_name = "DAHDIRestart";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
-  static constexpr std::string_view privilege = "";
+  static constexpr std::string_view privilege{};
   static constexpr std::string_view since = "1.4.22";
   static constexpr std::string_view versions = "1.4.22";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "chan_dahdi";
   static constexpr bool raw_text_response = false;
 

@@ -21,10 +21,10 @@ struct dahdi_show_channels {
   static constexpr bool is_list = true;
   static constexpr std::string_view complete_event = "DAHDIShowChannelsComplete";
   static constexpr auto item_events = std::array<std::string_view, 1>{"DAHDIShowChannels"};
-  static constexpr std::string_view privilege = "";
+  static constexpr std::string_view privilege{};
   static constexpr std::string_view since = "1.4.22";
   static constexpr std::string_view versions = "1.4.22";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "chan_dahdi";
   static constexpr bool raw_text_response = false;
 

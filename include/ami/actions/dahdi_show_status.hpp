@@ -21,10 +21,10 @@ struct dahdi_show_status {
   static constexpr bool is_list = true;
   static constexpr std::string_view complete_event = "DAHDIShowStatusComplete";
   static constexpr auto item_events = std::array<std::string_view, 1>{"DAHDIShowStatus"};
-  static constexpr std::string_view privilege = "";
+  static constexpr std::string_view privilege{};
   static constexpr std::string_view since = "18.23.0";
   static constexpr std::string_view versions = "18.23.0, 20.8.0, 21.3.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "chan_dahdi";
   static constexpr bool raw_text_response = false;
 

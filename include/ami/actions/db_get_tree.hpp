@@ -24,7 +24,7 @@ struct db_get_tree {
   static constexpr std::string_view privilege = "system,reporting";
   static constexpr std::string_view since = "16.28.0";
   static constexpr std::string_view versions = "16.28.0, 18.14.0, 19.6.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "builtin";
   static constexpr bool raw_text_response = false;
 

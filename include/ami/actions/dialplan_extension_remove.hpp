@@ -18,12 +18,12 @@ namespace ami::actions {
 struct dialplan_extension_remove {
   static constexpr std::string_view action_name = "DialplanExtensionRemove";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "13.0.0";
   static constexpr std::string_view versions = "13.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "pbx_config";
   static constexpr bool raw_text_response = false;
 

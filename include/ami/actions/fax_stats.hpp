@@ -18,12 +18,12 @@ namespace ami::actions {
 struct fax_stats {
   static constexpr std::string_view action_name = "FAXStats";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "reporting";
   static constexpr std::string_view since = "13.0.0";
   static constexpr std::string_view versions = "13.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_fax";
   static constexpr bool raw_text_response = false;
 

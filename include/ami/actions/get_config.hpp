@@ -18,12 +18,12 @@ namespace ami::actions {
 struct get_config {
   static constexpr std::string_view action_name = "GetConfig";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system,config";
   static constexpr std::string_view since = "1.4.0";
   static constexpr std::string_view versions = "1.4.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "builtin";
   static constexpr bool raw_text_response = false;
 

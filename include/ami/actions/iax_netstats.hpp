@@ -18,12 +18,12 @@ namespace ami::actions {
 struct iax_netstats {
   static constexpr std::string_view action_name = "IAXnetstats";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system,reporting";
   static constexpr std::string_view since = "1.2.0";
   static constexpr std::string_view versions = "1.2.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "chan_iax2";
   static constexpr bool raw_text_response = false;
 

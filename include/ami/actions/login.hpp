@@ -20,12 +20,12 @@ namespace ami::actions {
 struct login {
   static constexpr std::string_view action_name = "Login";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
-  static constexpr std::string_view privilege = "";
+  static constexpr std::string_view privilege{};
   static constexpr std::string_view since = "0.2.0";
   static constexpr std::string_view versions = "0.2.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "builtin";
   static constexpr bool raw_text_response = false;
 

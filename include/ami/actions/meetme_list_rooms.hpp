@@ -24,7 +24,7 @@ struct meetme_list_rooms {
   static constexpr std::string_view privilege = "reporting";
   static constexpr std::string_view since = "10.0.0";
   static constexpr std::string_view versions = "10.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "app_meetme";
   static constexpr bool raw_text_response = false;
 

@@ -18,12 +18,12 @@ namespace ami::actions {
 struct mwi_delete {
   static constexpr std::string_view action_name = "MWIDelete";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "12.1.0";
   static constexpr std::string_view versions = "12.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_mwi_external_ami";
   static constexpr bool raw_text_response = false;
 

@@ -24,7 +24,7 @@ struct mwi_get {
   static constexpr std::string_view privilege = "call,reporting";
   static constexpr std::string_view since = "12.1.0";
   static constexpr std::string_view versions = "12.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_mwi_external_ami";
   static constexpr bool raw_text_response = false;
 

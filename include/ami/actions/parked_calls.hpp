@@ -24,7 +24,7 @@ struct parked_calls {
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "0.7.2";
   static constexpr std::string_view versions = "0.7.2";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "parking_manager";
   static constexpr bool raw_text_response = false;
 

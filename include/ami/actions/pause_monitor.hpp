@@ -19,7 +19,7 @@ namespace ami::actions {
 struct pause_monitor {
   static constexpr std::string_view action_name = "PauseMonitor";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "1.4.0";

@@ -18,12 +18,12 @@ namespace ami::actions {
 struct pjsip_hangup {
   static constexpr std::string_view action_name = "PJSIPHangup";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system,call";
   static constexpr std::string_view since = "18.21.0";
   static constexpr std::string_view versions = "18.21.0, 20.6.0, 21.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "chan_pjsip";
   static constexpr bool raw_text_response = false;
 

@@ -19,12 +19,12 @@ namespace ami::actions {
 struct pjsip_register {
   static constexpr std::string_view action_name = "PJSIPRegister";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system,reporting";
   static constexpr std::string_view since = "13.2.0";
   static constexpr std::string_view versions = "13.2.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_pjsip_outbound_registration";
   static constexpr bool raw_text_response = false;
 

@@ -18,12 +18,12 @@ namespace ami::actions {
 struct pjsip_set_maintenance {
   static constexpr std::string_view action_name = "PJSIPSetMaintenance";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "20.20.0";
   static constexpr std::string_view versions = "20.20.0, 22.10.0, 23.4.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_pjsip_maintenance";
   static constexpr bool raw_text_response = false;
 

@@ -24,7 +24,7 @@ struct pjsip_show_aors {
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "16.0.0";
   static constexpr std::string_view versions = "16.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_pjsip";
   static constexpr bool raw_text_response = false;
 

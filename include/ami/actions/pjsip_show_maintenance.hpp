@@ -25,7 +25,7 @@ struct pjsip_show_maintenance {
   static constexpr std::string_view privilege = "system,reporting";
   static constexpr std::string_view since = "20.20.0";
   static constexpr std::string_view versions = "20.20.0, 22.10.0, 23.4.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_pjsip_maintenance";
   static constexpr bool raw_text_response = false;
 

@@ -25,7 +25,7 @@ struct pjsip_show_registration_inbound_contact_statuses {
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "13.14.0";
   static constexpr std::string_view versions = "13.14.0, 14.3.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_pjsip_registrar";
   static constexpr bool raw_text_response = false;
 

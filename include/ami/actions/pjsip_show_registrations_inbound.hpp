@@ -25,7 +25,7 @@ struct pjsip_show_registrations_inbound {
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_pjsip_registrar";
   static constexpr bool raw_text_response = false;
 

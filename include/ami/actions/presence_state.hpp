@@ -18,12 +18,12 @@ namespace ami::actions {
 struct presence_state {
   static constexpr std::string_view action_name = "PresenceState";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call,reporting";
   static constexpr std::string_view since = "11.0.0";
   static constexpr std::string_view versions = "11.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "builtin";
   static constexpr bool raw_text_response = false;
 

@@ -24,7 +24,7 @@ struct presence_state_list {
   static constexpr std::string_view privilege = "call,reporting";
   static constexpr std::string_view since = "13.0.0";
   static constexpr std::string_view versions = "13.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_manager_presencestate";
   static constexpr bool raw_text_response = false;
 

@@ -21,10 +21,10 @@ struct pri_show_spans {
   static constexpr bool is_list = true;
   static constexpr std::string_view complete_event = "PRIShowSpansComplete";
   static constexpr auto item_events = std::array<std::string_view, 1>{"PRIShowSpans"};
-  static constexpr std::string_view privilege = "";
+  static constexpr std::string_view privilege{};
   static constexpr std::string_view since = "10.0.0";
   static constexpr std::string_view versions = "10.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "chan_dahdi";
   static constexpr bool raw_text_response = false;
 

@@ -22,10 +22,10 @@ struct queue_status {
   static constexpr std::string_view complete_event = "QueueStatusComplete";
   static constexpr auto item_events = std::array<std::string_view, 3>{
       "QueueParams", "QueueMember", "QueueEntry"};
-  static constexpr std::string_view privilege = "";
+  static constexpr std::string_view privilege{};
   static constexpr std::string_view since = "0.5.0";
   static constexpr std::string_view versions = "0.5.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "app_queue";
   static constexpr bool raw_text_response = false;
 

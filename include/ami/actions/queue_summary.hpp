@@ -21,10 +21,10 @@ struct queue_summary {
   static constexpr bool is_list = true;
   static constexpr std::string_view complete_event = "QueueSummaryComplete";
   static constexpr auto item_events = std::array<std::string_view, 1>{"QueueSummary"};
-  static constexpr std::string_view privilege = "";
+  static constexpr std::string_view privilege{};
   static constexpr std::string_view since = "1.6.0";
   static constexpr std::string_view versions = "1.6.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "app_queue";
   static constexpr bool raw_text_response = false;
 

@@ -18,12 +18,12 @@ namespace ami::actions {
 struct queue_withdraw_caller {
   static constexpr std::string_view action_name = "QueueWithdrawCaller";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
-  static constexpr std::string_view privilege = "";
+  static constexpr std::string_view privilege{};
   static constexpr std::string_view since = "16.25.0";
   static constexpr std::string_view versions = "16.25.0, 18.11.0, 19.3.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "app_queue";
   static constexpr bool raw_text_response = false;
 

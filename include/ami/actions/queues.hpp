@@ -21,11 +21,11 @@ namespace ami::actions {
 struct queues {
   static constexpr std::string_view action_name = "Queues";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
-  static constexpr std::string_view privilege = "";
-  static constexpr std::string_view since = "";
-  static constexpr std::string_view versions = "";
+  static constexpr std::string_view privilege{};
+  static constexpr std::string_view since{};
+  static constexpr std::string_view versions{};
   static constexpr std::string_view removed_in = "15";
   static constexpr std::string_view module_name = "app_queue";
   static constexpr bool raw_text_response = true;

@@ -18,12 +18,12 @@ namespace ami::actions {
 struct send_flash {
   static constexpr std::string_view action_name = "SendFlash";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "18.18.0";
   static constexpr std::string_view versions = "18.18.0, 20.3.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "app_senddtmf";
   static constexpr bool raw_text_response = false;
 

@@ -18,7 +18,7 @@ namespace ami::actions {
 struct sip_notify {
   static constexpr std::string_view action_name = "SIPnotify";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "1.6.1.0";

@@ -19,7 +19,7 @@ namespace ami::actions {
 struct sip_qualifypeer {
   static constexpr std::string_view action_name = "SIPqualifypeer";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system,reporting";
   static constexpr std::string_view since = "1.6.1.0";

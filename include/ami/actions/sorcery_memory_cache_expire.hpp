@@ -19,12 +19,12 @@ namespace ami::actions {
 struct sorcery_memory_cache_expire {
   static constexpr std::string_view action_name = "SorceryMemoryCacheExpire";
   static constexpr bool is_list = false;
-  static constexpr std::string_view complete_event = "";
+  static constexpr std::string_view complete_event{};
   static constexpr auto item_events = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "13.5.0";
   static constexpr std::string_view versions = "13.5.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "res_sorcery_memory_cache";
   static constexpr bool raw_text_response = false;
 

@@ -24,7 +24,7 @@ struct status {
   static constexpr std::string_view privilege = "system,call,reporting";
   static constexpr std::string_view since = "0.2.0";
   static constexpr std::string_view versions = "0.2.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "builtin";
   static constexpr bool raw_text_response = false;
 

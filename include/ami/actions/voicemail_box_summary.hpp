@@ -24,7 +24,7 @@ struct voicemail_box_summary {
   static constexpr std::string_view privilege = "call,reporting";
   static constexpr std::string_view since = "18.20.0";
   static constexpr std::string_view versions = "18.20.0, 20.5.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "app_voicemail";
   static constexpr bool raw_text_response = false;
 

@@ -24,7 +24,7 @@ struct voicemail_user_status {
   static constexpr std::string_view privilege = "call,reporting";
   static constexpr std::string_view since = "16.0.0";
   static constexpr std::string_view versions = "16.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "app_voicemail";
   static constexpr bool raw_text_response = false;
 

@@ -24,7 +24,7 @@ struct voicemail_users_list {
   static constexpr std::string_view privilege = "call,reporting";
   static constexpr std::string_view since = "1.6.0";
   static constexpr std::string_view versions = "1.6.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr std::string_view module_name = "app_voicemail";
   static constexpr bool raw_text_response = false;
 

@@ -34,6 +34,7 @@ class client_core;
 // Entry points of the client's core (src/client). Callable from any thread: they continue
 // on the client's strand. Every operation passed in completes exactly once.
 const boost::asio::any_io_executor& core_executor(const client_core& c) noexcept;
+// The operation's number: the ActionID counter of the action it sends first.
 std::uint64_t core_reserve(client_core& c) noexcept;
 void core_connect(const std::shared_ptr<client_core>& c, config cfg, std::uint64_t n,
                   operation_ptr op);

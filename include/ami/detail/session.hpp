@@ -63,7 +63,8 @@ class session {
   // ---- connection lifecycle
 
   // disconnected -> connecting. `op` (number n, for abandon()) completes when logged in or
-  // when the attempt fails. If not disconnected, `op` fails at once with
+  // when the attempt fails. n is also the ActionID counter of the first action of the login
+  // (Login, or Challenge for MD5), so a caller that numbers its actions knows that id. If not disconnected, `op` fails at once with
   // asio::error::already_connected (logged in) or asio::error::in_progress.
   void start(const config& cfg, std::uint64_t n, operation_ptr op, clock::time_point now);
   // connecting -> connected: the transport is up; now the banner is awaited.
@@ -135,7 +136,7 @@ class session {
   void fail_connect(const boost::system::error_code& ec);
   bool send_internal(std::uint64_t n, std::string_view name, internal_tag tag,
                      const field_refs& fields);
-  void send_login(std::string_view challenge);
+  void send_login(std::uint64_t n, std::string_view challenge);
   void on_internal(internal_tag tag, finished_op& r);
   void flush_queue();
   void take_routed();

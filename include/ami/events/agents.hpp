@@ -14,16 +14,16 @@
 
 namespace ami::events {
 
-// Event Agents, class agent, since 12.0.0. List item of Agents. Header values are views into the
-// event: the struct is valid as long as the event is. A missing header leaves its member empty (or
-// nullopt) and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event Agents, class agent, since 12.0.0. List item of Agents. Members are views into the event,
+// valid as long as it is. An absent header leaves its member empty or nullopt and is listed in
+// missing; a number that does not parse is nullopt and listed in bad.
 struct agents {
   static constexpr std::string_view event_name = "Agents";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "agent";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view agent;                 // Agent
@@ -55,6 +55,8 @@ struct agents {
     out.action_id = r.text("ActionID");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static agents from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<agents>);

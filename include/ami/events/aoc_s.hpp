@@ -14,16 +14,16 @@
 
 namespace ami::events {
 
-// Event AOC-S, class aoc, since 12.0.0. Header values are views into the event: the struct is valid
-// as long as the event is. A missing header leaves its member empty (or nullopt) and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// Event AOC-S, class aoc, since 12.0.0. Members are views into the event, valid as long as it is.
+// An absent header leaves its member empty or nullopt and is listed in missing; a number that does
+// not parse is nullopt and listed in bad.
 struct aoc_s {
   static constexpr std::string_view event_name = "AOC-S";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "aoc";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   ami::events::channel_snapshot channel;  // channel snapshot, no prefix
@@ -67,6 +67,8 @@ struct aoc_s {
     out.special_code = r.text("SpecialCode");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static aoc_s from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<aoc_s>);

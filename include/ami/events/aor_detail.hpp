@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event AorDetail, class command, since 13.12.0. List item of PJSIPShowEndpoint. Header values are
-// views into the event: the struct is valid as long as the event is. A missing header leaves its
-// member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// Event AorDetail, class command, since 13.12.0. List item of PJSIPShowEndpoint. Members are views
+// into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
+// is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct aor_detail {
   static constexpr std::string_view event_name = "AorDetail";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "command";
   static constexpr std::string_view since = "13.12.0";
   static constexpr std::string_view versions = "13.12.0, 14.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view object_type;           // ObjectType
@@ -78,6 +77,8 @@ struct aor_detail {
     out.endpoint_name = r.text("EndpointName");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static aor_detail from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<aor_detail>);

@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event AorListComplete, class command, since 16.0.0. Ends the list of PJSIPShowAors. Header values
-// are views into the event: the struct is valid as long as the event is. A missing header leaves
-// its member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt
-// and listed in bad.
+// Event AorListComplete, class command, since 16.0.0. Ends the list of PJSIPShowAors. Members are
+// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
+// and is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct aor_list_complete {
   static constexpr std::string_view event_name = "AorListComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "command";
   static constexpr std::string_view since = "16.0.0";
   static constexpr std::string_view versions = "16.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view event_list;    // EventList
@@ -42,6 +41,8 @@ struct aor_list_complete {
     out.list_items = r.int32("ListItems");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static aor_list_complete from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<aor_list_complete>);

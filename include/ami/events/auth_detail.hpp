@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event AuthDetail, class command, since 12.0.0. List item of PJSIPShowEndpoint. Header values are
-// views into the event: the struct is valid as long as the event is. A missing header leaves its
-// member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// Event AuthDetail, class command, since 12.0.0. List item of PJSIPShowEndpoint. Members are views
+// into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
+// is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct auth_detail {
   static constexpr std::string_view event_name = "AuthDetail";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "command";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view object_type;               // ObjectType
@@ -68,6 +67,8 @@ struct auth_detail {
     out.supported_algorithms_uas = r.text("SupportedAlgorithmsUas");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static auth_detail from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<auth_detail>);

@@ -14,17 +14,16 @@
 
 namespace ami::events {
 
-// Event BridgeInfoChannel, class command, since 13.0.0. List item of BridgeInfo. Header values are
-// views into the event: the struct is valid as long as the event is. A missing header leaves its
-// member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// Event BridgeInfoChannel, class command, since 13.0.0. List item of BridgeInfo. Members are views
+// into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
+// is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct bridge_info_channel {
   static constexpr std::string_view event_name = "BridgeInfoChannel";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "command";
   static constexpr std::string_view since = "13.0.0";
   static constexpr std::string_view versions = "13.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   ami::events::channel_snapshot channel;  // channel snapshot, no prefix
@@ -42,6 +41,8 @@ struct bridge_info_channel {
     out.channel.read(r, ami::events::detail::plain_channel_headers);
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static bridge_info_channel from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<bridge_info_channel>);

@@ -14,16 +14,16 @@
 
 namespace ami::events {
 
-// Event BridgeMerge, class call, since 16.24.0. Header values are views into the event: the struct
-// is valid as long as the event is. A missing header leaves its member empty (or nullopt) and is
-// listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event BridgeMerge, class call, since 16.24.0. Members are views into the event, valid as long as
+// it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
+// that does not parse is nullopt and listed in bad.
 struct bridge_merge {
   static constexpr std::string_view event_name = "BridgeMerge";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "16.24.0";
   static constexpr std::string_view versions = "16.24.0, 18.10.0, 19.2.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   ami::events::bridge_snapshot to_bridge;    // bridge snapshot, prefix To
@@ -43,6 +43,8 @@ struct bridge_merge {
     out.from_bridge.read(r, ami::events::detail::from_bridge_headers);
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static bridge_merge from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<bridge_merge>);

@@ -14,16 +14,16 @@ namespace ami::events {
 
 // Event BridgeTechnologyListItem, class none (sent only to the session that asked), first version
 // not documented. List item of BridgeTechnologyList. Known from Asterisk's C code only: its headers
-// here are a lower bound; read the others through raw. Header values are views into the event: the
-// struct is valid as long as the event is. A missing header leaves its member empty (or nullopt)
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// here are a lower bound; read the others through raw. Members are views into the event, valid as
+// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
+// number that does not parse is nullopt and listed in bad.
 struct bridge_technology_list_item {
   static constexpr std::string_view event_name = "BridgeTechnologyListItem";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
-  static constexpr std::string_view privilege = "";
-  static constexpr std::string_view since = "";
-  static constexpr std::string_view versions = "";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view privilege{};
+  static constexpr std::string_view since{};
+  static constexpr std::string_view versions{};
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = false;
 
   std::string_view bridge_technology;  // BridgeTechnology
@@ -47,6 +47,8 @@ struct bridge_technology_list_item {
     out.bridge_suspended = r.text("BridgeSuspended");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static bridge_technology_list_item from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<bridge_technology_list_item>);

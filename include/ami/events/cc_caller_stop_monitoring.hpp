@@ -13,17 +13,16 @@
 namespace ami::events {
 
 // Event CCCallerStopMonitoring, class cc, first version not documented. Known from Asterisk's C
-// code only: its headers here are a lower bound; read the others through raw. Header values are
-// views into the event: the struct is valid as long as the event is. A missing header leaves its
-// member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// code only: its headers here are a lower bound; read the others through raw. Members are views
+// into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
+// is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct cc_caller_stop_monitoring {
   static constexpr std::string_view event_name = "CCCallerStopMonitoring";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "cc";
-  static constexpr std::string_view since = "";
-  static constexpr std::string_view versions = "";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view since{};
+  static constexpr std::string_view versions{};
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = false;
 
   std::string_view core_id;  // CoreID
@@ -43,6 +42,8 @@ struct cc_caller_stop_monitoring {
     out.caller = r.text("Caller");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static cc_caller_stop_monitoring from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<cc_caller_stop_monitoring>);

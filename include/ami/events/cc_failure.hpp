@@ -13,16 +13,16 @@
 namespace ami::events {
 
 // Event CCFailure, class cc, first version not documented. Known from Asterisk's C code only: its
-// headers here are a lower bound; read the others through raw. Header values are views into the
-// event: the struct is valid as long as the event is. A missing header leaves its member empty (or
-// nullopt) and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// headers here are a lower bound; read the others through raw. Members are views into the event,
+// valid as long as it is. An absent header leaves its member empty or nullopt and is listed in
+// missing; a number that does not parse is nullopt and listed in bad.
 struct cc_failure {
   static constexpr std::string_view event_name = "CCFailure";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "cc";
-  static constexpr std::string_view since = "";
-  static constexpr std::string_view versions = "";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view since{};
+  static constexpr std::string_view versions{};
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = false;
 
   std::string_view core_id;  // CoreID
@@ -44,6 +44,8 @@ struct cc_failure {
     out.reason = r.text("Reason");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static cc_failure from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<cc_failure>);

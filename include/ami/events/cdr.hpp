@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event Cdr, class cdr, since 13.2.0. Header values are views into the event: the struct is valid
-// as long as the event is. A missing header leaves its member empty (or nullopt) and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// Event Cdr, class cdr, since 13.2.0. Members are views into the event, valid as long as it is. An
+// absent header leaves its member empty or nullopt and is listed in missing; a number that does not
+// parse is nullopt and listed in bad.
 struct cdr {
   static constexpr std::string_view event_name = "Cdr";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "cdr";
   static constexpr std::string_view since = "13.2.0";
   static constexpr std::string_view versions = "13.2.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view account_code;              // AccountCode
@@ -73,6 +73,8 @@ struct cdr {
     out.user_field = r.text("UserField");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static cdr from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<cdr>);

@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event CEL, class call, since 13.2.0. Header values are views into the event: the struct is valid
-// as long as the event is. A missing header leaves its member empty (or nullopt) and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// Event CEL, class call, since 13.2.0. Members are views into the event, valid as long as it is. An
+// absent header leaves its member empty or nullopt and is listed in missing; a number that does not
+// parse is nullopt and listed in bad.
 struct cel {
   static constexpr std::string_view event_name = "CEL";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "13.2.0";
   static constexpr std::string_view versions = "13.2.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view event_name_value;  // EventName
@@ -75,6 +75,8 @@ struct cel {
     out.extra = r.text("Extra");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static cel from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<cel>);

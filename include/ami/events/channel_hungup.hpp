@@ -14,16 +14,16 @@ namespace ami::events {
 
 // Event ChannelHungup, class none (sent only to the session that asked), first version not
 // documented. List item of Hangup. Known from Asterisk's C code only: its headers here are a lower
-// bound; read the others through raw. Header values are views into the event: the struct is valid
-// as long as the event is. A missing header leaves its member empty (or nullopt) and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// bound; read the others through raw. Members are views into the event, valid as long as it is. An
+// absent header leaves its member empty or nullopt and is listed in missing; a number that does not
+// parse is nullopt and listed in bad.
 struct channel_hungup {
   static constexpr std::string_view event_name = "ChannelHungup";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
-  static constexpr std::string_view privilege = "";
-  static constexpr std::string_view since = "";
-  static constexpr std::string_view versions = "";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view privilege{};
+  static constexpr std::string_view since{};
+  static constexpr std::string_view versions{};
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = false;
 
   std::string_view channel;  // Channel
@@ -41,6 +41,8 @@ struct channel_hungup {
     out.channel = r.text("Channel");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static channel_hungup from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<channel_hungup>);

@@ -14,16 +14,16 @@
 
 namespace ami::events {
 
-// Event ConfbridgeLeave, class call, since 12.0.0. Header values are views into the event: the
-// struct is valid as long as the event is. A missing header leaves its member empty (or nullopt)
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event ConfbridgeLeave, class call, since 12.0.0. Members are views into the event, valid as long
+// as it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
+// that does not parse is nullopt and listed in bad.
 struct confbridge_leave {
   static constexpr std::string_view event_name = "ConfbridgeLeave";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view conference;            // Conference
@@ -47,6 +47,8 @@ struct confbridge_leave {
     out.admin = r.text("Admin");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static confbridge_leave from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<confbridge_leave>);

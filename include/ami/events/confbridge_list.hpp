@@ -14,17 +14,16 @@
 
 namespace ami::events {
 
-// Event ConfbridgeList, class reporting, since 13.20.0. List item of ConfbridgeList. Header values
-// are views into the event: the struct is valid as long as the event is. A missing header leaves
-// its member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt
-// and listed in bad.
+// Event ConfbridgeList, class reporting, since 13.20.0. List item of ConfbridgeList. Members are
+// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
+// and is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct confbridge_list {
   static constexpr std::string_view event_name = "ConfbridgeList";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "reporting";
   static constexpr std::string_view since = "13.20.0";
   static constexpr std::string_view versions = "13.20.0, 15.3.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view conference;            // Conference
@@ -60,6 +59,8 @@ struct confbridge_list {
     out.channel.read(r, ami::events::detail::plain_channel_headers);
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static confbridge_list from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<confbridge_list>);

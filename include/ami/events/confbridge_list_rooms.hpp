@@ -13,16 +13,16 @@
 namespace ami::events {
 
 // Event ConfbridgeListRooms, class reporting, since 16.29.0. List item of ConfbridgeListRooms.
-// Header values are views into the event: the struct is valid as long as the event is. A missing
-// header leaves its member empty (or nullopt) and is listed in missing; a number that does not
-// parse is nullopt and listed in bad.
+// Members are views into the event, valid as long as it is. An absent header leaves its member
+// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
+// bad.
 struct confbridge_list_rooms {
   static constexpr std::string_view event_name = "ConfbridgeListRooms";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "reporting";
   static constexpr std::string_view since = "16.29.0";
   static constexpr std::string_view versions = "16.29.0, 18.15.0, 19.7.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view conference;  // Conference
@@ -48,6 +48,8 @@ struct confbridge_list_rooms {
     out.muted = r.text("Muted");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static confbridge_list_rooms from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<confbridge_list_rooms>);

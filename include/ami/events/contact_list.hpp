@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event ContactList, class command, since 16.0.0. List item of PJSIPShowContacts. Header values are
-// views into the event: the struct is valid as long as the event is. A missing header leaves its
-// member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// Event ContactList, class command, since 16.0.0. List item of PJSIPShowContacts. Members are views
+// into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
+// is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct contact_list {
   static constexpr std::string_view event_name = "ContactList";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "command";
   static constexpr std::string_view since = "16.0.0";
   static constexpr std::string_view versions = "16.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view object_type;           // ObjectType
@@ -76,6 +75,8 @@ struct contact_list {
     out.qualify2xx_only = r.text("Qualify2xxOnly");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static contact_list from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<contact_list>);

@@ -13,16 +13,16 @@
 namespace ami::events {
 
 // Event ContactStatusDetail, class command, since 13.0.0. List item of PJSIPShowEndpoint,
-// PJSIPShowRegistrationInboundContactStatuses. Header values are views into the event: the struct
-// is valid as long as the event is. A missing header leaves its member empty (or nullopt) and is
-// listed in missing; a number that does not parse is nullopt and listed in bad.
+// PJSIPShowRegistrationInboundContactStatuses. Members are views into the event, valid as long as
+// it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
+// that does not parse is nullopt and listed in bad.
 struct contact_status_detail {
   static constexpr std::string_view event_name = "ContactStatusDetail";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "command";
   static constexpr std::string_view since = "13.0.0";
   static constexpr std::string_view versions = "13.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view aor;                   // AOR
@@ -70,6 +70,8 @@ struct contact_status_detail {
     out.qualify2xx_only = r.text("Qualify2xxOnly");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static contact_status_detail from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<contact_status_detail>);

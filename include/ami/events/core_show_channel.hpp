@@ -14,17 +14,16 @@
 
 namespace ami::events {
 
-// Event CoreShowChannel, class call, since 18.26.0. List item of CoreShowChannels. Header values
-// are views into the event: the struct is valid as long as the event is. A missing header leaves
-// its member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt
-// and listed in bad.
+// Event CoreShowChannel, class call, since 18.26.0. List item of CoreShowChannels. Members are
+// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
+// and is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct core_show_channel {
   static constexpr std::string_view event_name = "CoreShowChannel";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "18.26.0";
   static constexpr std::string_view versions = "18.26.0, 20.11.0, 21.6.0, 22.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view action_id;             // ActionID
@@ -52,6 +51,8 @@ struct core_show_channel {
     out.duration = r.text("Duration");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static core_show_channel from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<core_show_channel>);

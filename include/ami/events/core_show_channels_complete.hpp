@@ -13,16 +13,16 @@
 namespace ami::events {
 
 // Event CoreShowChannelsComplete, class call, since 18.26.0. Ends the list of CoreShowChannels.
-// Header values are views into the event: the struct is valid as long as the event is. A missing
-// header leaves its member empty (or nullopt) and is listed in missing; a number that does not
-// parse is nullopt and listed in bad.
+// Members are views into the event, valid as long as it is. An absent header leaves its member
+// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
+// bad.
 struct core_show_channels_complete {
   static constexpr std::string_view event_name = "CoreShowChannelsComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "18.26.0";
   static constexpr std::string_view versions = "18.26.0, 20.11.0, 21.6.0, 22.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view action_id;     // ActionID
@@ -44,6 +44,8 @@ struct core_show_channels_complete {
     out.list_items = r.int32("ListItems");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static core_show_channels_complete from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<core_show_channels_complete>);

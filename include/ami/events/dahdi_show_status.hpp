@@ -14,16 +14,16 @@ namespace ami::events {
 
 // Event DAHDIShowStatus, class none (sent only to the session that asked), first version not
 // documented. List item of DAHDIShowStatus. Known from Asterisk's C code only: its headers here are
-// a lower bound; read the others through raw. Header values are views into the event: the struct is
-// valid as long as the event is. A missing header leaves its member empty (or nullopt) and is
-// listed in missing; a number that does not parse is nullopt and listed in bad.
+// a lower bound; read the others through raw. Members are views into the event, valid as long as it
+// is. An absent header leaves its member empty or nullopt and is listed in missing; a number that
+// does not parse is nullopt and listed in bad.
 struct dahdi_show_status {
   static constexpr std::string_view event_name = "DAHDIShowStatus";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
-  static constexpr std::string_view privilege = "";
-  static constexpr std::string_view since = "";
-  static constexpr std::string_view versions = "";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view privilege{};
+  static constexpr std::string_view since{};
+  static constexpr std::string_view versions{};
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = false;
 
   std::string_view span;         // Span
@@ -59,6 +59,8 @@ struct dahdi_show_status {
     out.lbo = r.text("LBO");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static dahdi_show_status from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<dahdi_show_status>);

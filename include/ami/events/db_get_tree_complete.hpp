@@ -14,16 +14,16 @@ namespace ami::events {
 
 // Event DBGetTreeComplete, class none (sent only to the session that asked), first version not
 // documented. Ends the list of DBGetTree. Known from Asterisk's C code only: its headers here are a
-// lower bound; read the others through raw. Header values are views into the event: the struct is
-// valid as long as the event is. A missing header leaves its member empty (or nullopt) and is
-// listed in missing; a number that does not parse is nullopt and listed in bad.
+// lower bound; read the others through raw. Members are views into the event, valid as long as it
+// is. An absent header leaves its member empty or nullopt and is listed in missing; a number that
+// does not parse is nullopt and listed in bad.
 struct db_get_tree_complete {
   static constexpr std::string_view event_name = "DBGetTreeComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
-  static constexpr std::string_view privilege = "";
-  static constexpr std::string_view since = "";
-  static constexpr std::string_view versions = "";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view privilege{};
+  static constexpr std::string_view since{};
+  static constexpr std::string_view versions{};
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = false;
 
   std::string_view action_id;     // ActionID
@@ -45,6 +45,8 @@ struct db_get_tree_complete {
     out.list_items = r.int32("ListItems");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static db_get_tree_complete from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<db_get_tree_complete>);

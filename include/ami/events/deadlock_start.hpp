@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event DeadlockStart, class system, since 16.29.0. Header values are views into the event: the
-// struct is valid as long as the event is. A missing header leaves its member empty (or nullopt)
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event DeadlockStart, class system, since 16.29.0. Members are views into the event, valid as long
+// as it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
+// that does not parse is nullopt and listed in bad.
 struct deadlock_start {
   static constexpr std::string_view event_name = "DeadlockStart";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "16.29.0";
   static constexpr std::string_view versions = "16.29.0, 18.15.0, 19.7.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view mutex;  // Mutex
@@ -39,6 +39,8 @@ struct deadlock_start {
     out.mutex = r.text("Mutex");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static deadlock_start from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<deadlock_start>);

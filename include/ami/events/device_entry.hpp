@@ -14,16 +14,15 @@ namespace ami::events {
 
 // Event DeviceEntry, class none (sent only to the session that asked), first version not
 // documented. Removed in Asterisk 21. List item of SKINNYdevices. Known from Asterisk's C code
-// only: its headers here are a lower bound; read the others through raw. Header values are views
-// into the event: the struct is valid as long as the event is. A missing header leaves its member
-// empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and listed
-// in bad.
+// only: its headers here are a lower bound; read the others through raw. Members are views into the
+// event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
+// in missing; a number that does not parse is nullopt and listed in bad.
 struct device_entry {
   static constexpr std::string_view event_name = "DeviceEntry";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
-  static constexpr std::string_view privilege = "";
-  static constexpr std::string_view since = "";
-  static constexpr std::string_view versions = "";
+  static constexpr std::string_view privilege{};
+  static constexpr std::string_view since{};
+  static constexpr std::string_view versions{};
   static constexpr std::string_view removed_in = "21";
   static constexpr bool documented = false;
 
@@ -56,6 +55,8 @@ struct device_entry {
     out.number_of_lines = r.text("NumberOfLines");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static device_entry from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<device_entry>);

@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event DeviceStateChange, class call, since 13.0.0. List item of DeviceStateList. Header values
-// are views into the event: the struct is valid as long as the event is. A missing header leaves
-// its member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt
-// and listed in bad.
+// Event DeviceStateChange, class call, since 13.0.0. List item of DeviceStateList. Members are
+// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
+// and is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct device_state_change {
   static constexpr std::string_view event_name = "DeviceStateChange";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "13.0.0";
   static constexpr std::string_view versions = "13.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view device;  // Device
@@ -42,6 +41,8 @@ struct device_state_change {
     out.state = r.text("State");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static device_state_change from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<device_state_change>);

@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event DNDState, class system, since 12.0.0. Header values are views into the event: the struct is
-// valid as long as the event is. A missing header leaves its member empty (or nullopt) and is
-// listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event DNDState, class system, since 12.0.0. Members are views into the event, valid as long as it
+// is. An absent header leaves its member empty or nullopt and is listed in missing; a number that
+// does not parse is nullopt and listed in bad.
 struct dnd_state {
   static constexpr std::string_view event_name = "DNDState";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view dahdi_channel;  // DAHDIChannel
@@ -41,6 +41,8 @@ struct dnd_state {
     out.status = r.text("Status");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static dnd_state from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<dnd_state>);

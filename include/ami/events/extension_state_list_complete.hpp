@@ -13,16 +13,16 @@
 namespace ami::events {
 
 // Event ExtensionStateListComplete, class command, since 13.0.0. Ends the list of
-// ExtensionStateList. Header values are views into the event: the struct is valid as long as the
-// event is. A missing header leaves its member empty (or nullopt) and is listed in missing; a
-// number that does not parse is nullopt and listed in bad.
+// ExtensionStateList. Members are views into the event, valid as long as it is. An absent header
+// leaves its member empty or nullopt and is listed in missing; a number that does not parse is
+// nullopt and listed in bad.
 struct extension_state_list_complete {
   static constexpr std::string_view event_name = "ExtensionStateListComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "command";
   static constexpr std::string_view since = "13.0.0";
   static constexpr std::string_view versions = "13.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view event_list;    // EventList
@@ -42,6 +42,8 @@ struct extension_state_list_complete {
     out.list_items = r.int32("ListItems");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static extension_state_list_complete from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<extension_state_list_complete>);

@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event ExtensionStatus, class call, since 18.26.0. List item of ExtensionStateList. Header values
-// are views into the event: the struct is valid as long as the event is. A missing header leaves
-// its member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt
-// and listed in bad.
+// Event ExtensionStatus, class call, since 18.26.0. List item of ExtensionStateList. Members are
+// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
+// and is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct extension_status {
   static constexpr std::string_view event_name = "ExtensionStatus";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "18.26.0";
   static constexpr std::string_view versions = "18.26.0, 20.11.0, 21.6.0, 22.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view exten;        // Exten
@@ -48,6 +47,8 @@ struct extension_status {
     out.status_text = r.text("StatusText");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static extension_status from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<extension_status>);

@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event FAXSessionsComplete, class call, since 13.0.0. Ends the list of FAXSessions. Header values
-// are views into the event: the struct is valid as long as the event is. A missing header leaves
-// its member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt
-// and listed in bad.
+// Event FAXSessionsComplete, class call, since 13.0.0. Ends the list of FAXSessions. Members are
+// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
+// and is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct fax_sessions_complete {
   static constexpr std::string_view event_name = "FAXSessionsComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "13.0.0";
   static constexpr std::string_view versions = "13.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view action_id;  // ActionID
@@ -42,6 +41,8 @@ struct fax_sessions_complete {
     out.total = r.int32("Total");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static fax_sessions_complete from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<fax_sessions_complete>);

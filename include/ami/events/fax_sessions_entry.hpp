@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event FAXSessionsEntry, class reporting, since 13.0.0. List item of FAXSessions. Header values
-// are views into the event: the struct is valid as long as the event is. A missing header leaves
-// its member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt
-// and listed in bad.
+// Event FAXSessionsEntry, class reporting, since 13.0.0. List item of FAXSessions. Members are
+// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
+// and is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct fax_sessions_entry {
   static constexpr std::string_view event_name = "FAXSessionsEntry";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "reporting";
   static constexpr std::string_view since = "13.0.0";
   static constexpr std::string_view versions = "13.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view action_id;       // ActionID
@@ -54,6 +53,8 @@ struct fax_sessions_entry {
     out.files = r.text("Files");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static fax_sessions_entry from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<fax_sessions_entry>);

@@ -13,16 +13,16 @@
 namespace ami::events {
 
 // Event InboundSubscriptionDetail, class command, since 12.0.0. List item of
-// PJSIPShowSubscriptionsInbound. Header values are views into the event: the struct is valid as
-// long as the event is. A missing header leaves its member empty (or nullopt) and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// PJSIPShowSubscriptionsInbound. Members are views into the event, valid as long as it is. An
+// absent header leaves its member empty or nullopt and is listed in missing; a number that does not
+// parse is nullopt and listed in bad.
 struct inbound_subscription_detail {
   static constexpr std::string_view event_name = "InboundSubscriptionDetail";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "command";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view role;               // Role
@@ -56,6 +56,8 @@ struct inbound_subscription_detail {
     out.mailboxes = r.text("Mailboxes");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static inbound_subscription_detail from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<inbound_subscription_detail>);

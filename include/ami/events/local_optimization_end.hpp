@@ -14,16 +14,16 @@
 
 namespace ami::events {
 
-// Event LocalOptimizationEnd, class call, since 12.0.0. Header values are views into the event: the
-// struct is valid as long as the event is. A missing header leaves its member empty (or nullopt)
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event LocalOptimizationEnd, class call, since 12.0.0. Members are views into the event, valid as
+// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
+// number that does not parse is nullopt and listed in bad.
 struct local_optimization_end {
   static constexpr std::string_view event_name = "LocalOptimizationEnd";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   ami::events::channel_snapshot local_one;  // channel snapshot, prefix LocalOne
@@ -47,6 +47,8 @@ struct local_optimization_end {
     out.id = r.text("Id");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static local_optimization_end from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<local_optimization_end>);

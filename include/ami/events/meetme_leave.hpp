@@ -14,16 +14,16 @@
 
 namespace ami::events {
 
-// Event MeetmeLeave, class call, since 12.0.0. Header values are views into the event: the struct
-// is valid as long as the event is. A missing header leaves its member empty (or nullopt) and is
-// listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event MeetmeLeave, class call, since 12.0.0. Members are views into the event, valid as long as
+// it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
+// that does not parse is nullopt and listed in bad.
 struct meetme_leave {
   static constexpr std::string_view event_name = "MeetmeLeave";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view meetme;                // Meetme
@@ -47,6 +47,8 @@ struct meetme_leave {
     out.duration = r.text("Duration");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static meetme_leave from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<meetme_leave>);

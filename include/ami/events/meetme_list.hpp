@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event MeetmeList, class call, since 16.29.0. List item of MeetmeList. Header values are views
-// into the event: the struct is valid as long as the event is. A missing header leaves its member
-// empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and listed
-// in bad.
+// Event MeetmeList, class call, since 16.29.0. List item of MeetmeList. Members are views into the
+// event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
+// in missing; a number that does not parse is nullopt and listed in bad.
 struct meetme_list {
   static constexpr std::string_view event_name = "MeetmeList";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "16.29.0";
   static constexpr std::string_view versions = "16.29.0, 18.15.0, 19.7.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view conference;           // Conference
@@ -62,6 +61,8 @@ struct meetme_list {
     out.talking = r.text("Talking");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static meetme_list from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<meetme_list>);

@@ -14,16 +14,15 @@
 
 namespace ami::events {
 
-// Event MonitorStop, class call, first version not documented. Removed in Asterisk 21. Header
-// values are views into the event: the struct is valid as long as the event is. A missing header
-// leaves its member empty (or nullopt) and is listed in missing; a number that does not parse is
-// nullopt and listed in bad.
+// Event MonitorStop, class call, first version not documented. Removed in Asterisk 21. Members are
+// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
+// and is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct monitor_stop {
   static constexpr std::string_view event_name = "MonitorStop";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
-  static constexpr std::string_view since = "";
-  static constexpr std::string_view versions = "";
+  static constexpr std::string_view since{};
+  static constexpr std::string_view versions{};
   static constexpr std::string_view removed_in = "21";
   static constexpr bool documented = true;
 
@@ -42,6 +41,8 @@ struct monitor_stop {
     out.channel.read(r, ami::events::detail::plain_channel_headers);
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static monitor_stop from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<monitor_stop>);

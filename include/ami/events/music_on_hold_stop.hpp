@@ -14,16 +14,16 @@
 
 namespace ami::events {
 
-// Event MusicOnHoldStop, class call, since 12.0.0. Header values are views into the event: the
-// struct is valid as long as the event is. A missing header leaves its member empty (or nullopt)
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event MusicOnHoldStop, class call, since 12.0.0. Members are views into the event, valid as long
+// as it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
+// that does not parse is nullopt and listed in bad.
 struct music_on_hold_stop {
   static constexpr std::string_view event_name = "MusicOnHoldStop";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   ami::events::channel_snapshot channel;  // channel snapshot, no prefix
@@ -41,6 +41,8 @@ struct music_on_hold_stop {
     out.channel.read(r, ami::events::detail::plain_channel_headers);
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static music_on_hold_stop from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<music_on_hold_stop>);

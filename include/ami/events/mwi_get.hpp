@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event MWIGet, class reporting, since 12.1.0. List item of MWIGet. Header values are views into
-// the event: the struct is valid as long as the event is. A missing header leaves its member empty
-// (or nullopt) and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event MWIGet, class reporting, since 12.1.0. List item of MWIGet. Members are views into the
+// event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
+// in missing; a number that does not parse is nullopt and listed in bad.
 struct mwi_get {
   static constexpr std::string_view event_name = "MWIGet";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "reporting";
   static constexpr std::string_view since = "12.1.0";
   static constexpr std::string_view versions = "12.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view action_id;       // ActionID
@@ -45,6 +45,8 @@ struct mwi_get {
     out.new_messages = r.int32("NewMessages");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static mwi_get from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<mwi_get>);

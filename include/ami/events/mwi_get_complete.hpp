@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event MWIGetComplete, class reporting, since 12.1.0. Ends the list of MWIGet. Header values are
-// views into the event: the struct is valid as long as the event is. A missing header leaves its
-// member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// Event MWIGetComplete, class reporting, since 12.1.0. Ends the list of MWIGet. Members are views
+// into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
+// is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct mwi_get_complete {
   static constexpr std::string_view event_name = "MWIGetComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "reporting";
   static constexpr std::string_view since = "12.1.0";
   static constexpr std::string_view versions = "12.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view action_id;     // ActionID
@@ -44,6 +43,8 @@ struct mwi_get_complete {
     out.list_items = r.int32("ListItems");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static mwi_get_complete from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<mwi_get_complete>);

@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event OriginateResponse, class call, since 18.26.0. Header values are views into the event: the
-// struct is valid as long as the event is. A missing header leaves its member empty (or nullopt)
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event OriginateResponse, class call, since 18.26.0. Members are views into the event, valid as
+// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
+// number that does not parse is nullopt and listed in bad.
 struct originate_response {
   static constexpr std::string_view event_name = "OriginateResponse";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "18.26.0";
   static constexpr std::string_view versions = "18.26.0, 20.11.0, 21.6.0, 22.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view action_id;       // ActionID
@@ -59,6 +59,8 @@ struct originate_response {
     out.caller_id_name = r.text("CallerIDName");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static originate_response from(const ami::event&&) = delete;
 
   // True when the call was answered (Response: Success). On failure, reason says why:
   // 0 no such extension or hung up before answer, 3 no answer in time, 5 busy,

@@ -14,17 +14,16 @@
 
 namespace ami::events {
 
-// Event ParkedCall, class call, since 12.0.0. List item of ParkedCalls. Header values are views
-// into the event: the struct is valid as long as the event is. A missing header leaves its member
-// empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and listed
-// in bad.
+// Event ParkedCall, class call, since 12.0.0. List item of ParkedCalls. Members are views into the
+// event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
+// in missing; a number that does not parse is nullopt and listed in bad.
 struct parked_call {
   static constexpr std::string_view event_name = "ParkedCall";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   ami::events::channel_snapshot parkee;  // channel snapshot, prefix Parkee
@@ -52,6 +51,8 @@ struct parked_call {
     out.parking_duration = r.text("ParkingDuration");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static parked_call from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<parked_call>);

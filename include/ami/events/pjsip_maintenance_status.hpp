@@ -13,16 +13,16 @@
 namespace ami::events {
 
 // Event PJSIPMaintenanceStatus, class system, since 20.20.0. List item of PJSIPShowMaintenance.
-// Header values are views into the event: the struct is valid as long as the event is. A missing
-// header leaves its member empty (or nullopt) and is listed in missing; a number that does not
-// parse is nullopt and listed in bad.
+// Members are views into the event, valid as long as it is. An absent header leaves its member
+// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
+// bad.
 struct pjsip_maintenance_status {
   static constexpr std::string_view event_name = "PJSIPMaintenanceStatus";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "20.20.0";
   static constexpr std::string_view versions = "20.20.0, 22.10.0, 23.4.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view endpoint;  // Endpoint
@@ -42,6 +42,8 @@ struct pjsip_maintenance_status {
     out.status = r.text("Status");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static pjsip_maintenance_status from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<pjsip_maintenance_status>);

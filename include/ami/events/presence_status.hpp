@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event PresenceStatus, class call, since 18.26.0. Header values are views into the event: the
-// struct is valid as long as the event is. A missing header leaves its member empty (or nullopt)
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event PresenceStatus, class call, since 18.26.0. Members are views into the event, valid as long
+// as it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
+// that does not parse is nullopt and listed in bad.
 struct presence_status {
   static constexpr std::string_view event_name = "PresenceStatus";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "18.26.0";
   static constexpr std::string_view versions = "18.26.0, 20.11.0, 21.6.0, 22.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view exten;    // Exten
@@ -49,6 +49,8 @@ struct presence_status {
     out.message = r.text("Message");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static presence_status from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<presence_status>);

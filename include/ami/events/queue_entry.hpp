@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event QueueEntry, class agent, since 16.24.0. List item of QueueStatus. Header values are views
-// into the event: the struct is valid as long as the event is. A missing header leaves its member
-// empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and listed
-// in bad.
+// Event QueueEntry, class agent, since 16.24.0. List item of QueueStatus. Members are views into
+// the event, valid as long as it is. An absent header leaves its member empty or nullopt and is
+// listed in missing; a number that does not parse is nullopt and listed in bad.
 struct queue_entry {
   static constexpr std::string_view event_name = "QueueEntry";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "agent";
   static constexpr std::string_view since = "16.24.0";
   static constexpr std::string_view versions = "16.24.0, 18.10.0, 19.2.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view queue;                // Queue
@@ -58,6 +57,8 @@ struct queue_entry {
     out.priority = r.text("Priority");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static queue_entry from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<queue_entry>);

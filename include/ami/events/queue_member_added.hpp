@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event QueueMemberAdded, class agent, since 12.0.0. Header values are views into the event: the
-// struct is valid as long as the event is. A missing header leaves its member empty (or nullopt)
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event QueueMemberAdded, class agent, since 12.0.0. Members are views into the event, valid as
+// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
+// number that does not parse is nullopt and listed in bad.
 struct queue_member_added {
   static constexpr std::string_view event_name = "QueueMemberAdded";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "agent";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view queue;               // Queue
@@ -69,6 +69,8 @@ struct queue_member_added {
     out.wrapuptime = r.int32("Wrapuptime");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static queue_member_added from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<queue_member_added>);

@@ -12,17 +12,16 @@
 
 namespace ami::events {
 
-// Event QueueParams, class agent, since 16.24.0. List item of QueueStatus. Header values are views
-// into the event: the struct is valid as long as the event is. A missing header leaves its member
-// empty (or nullopt) and is listed in missing; a number that does not parse is nullopt and listed
-// in bad.
+// Event QueueParams, class agent, since 16.24.0. List item of QueueStatus. Members are views into
+// the event, valid as long as it is. An absent header leaves its member empty or nullopt and is
+// listed in missing; a number that does not parse is nullopt and listed in bad.
 struct queue_params {
   static constexpr std::string_view event_name = "QueueParams";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "agent";
   static constexpr std::string_view since = "16.24.0";
   static constexpr std::string_view versions = "16.24.0, 18.10.0, 19.2.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::optional<int> max;                // Max
@@ -56,6 +55,8 @@ struct queue_params {
     out.service_level_perf2 = r.text("ServiceLevelPerf2");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static queue_params from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<queue_params>);

@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event Registry, class system, since 12.0.0. Header values are views into the event: the struct is
-// valid as long as the event is. A missing header leaves its member empty (or nullopt) and is
-// listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event Registry, class system, since 12.0.0. Members are views into the event, valid as long as it
+// is. An absent header leaves its member empty or nullopt and is listed in missing; a number that
+// does not parse is nullopt and listed in bad.
 struct registry {
   static constexpr std::string_view event_name = "Registry";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "system";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view channel_type;  // ChannelType
@@ -47,6 +47,8 @@ struct registry {
     out.cause = r.text("Cause");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static registry from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<registry>);

@@ -16,17 +16,16 @@ namespace ami::events {
 
 // Event RTCPReceived, class reporting, since 12.0.0. Numbered headers (ReportXSourceSSRC,
 // ReportXFractionLost, ReportXCumulativeLost, ReportXHighestSequence, ReportXSequenceNumberCycles,
-// ReportXIAJitter, ReportXLSR, ReportXDLSR) are not members: read them through raw. Header values
-// are views into the event: the struct is valid as long as the event is. A missing header leaves
-// its member empty (or nullopt) and is listed in missing; a number that does not parse is nullopt
-// and listed in bad.
+// ReportXIAJitter, ReportXLSR, ReportXDLSR) are not members: read them through raw. Members are
+// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
+// and is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct rtcp_received {
   static constexpr std::string_view event_name = "RTCPReceived";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "reporting";
   static constexpr std::string_view since = "12.0.0";
   static constexpr std::string_view versions = "12.0.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   ami::events::channel_snapshot channel;  // channel snapshot, no prefix
@@ -62,6 +61,8 @@ struct rtcp_received {
     out.sent_octets = r.text("SentOctets");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static rtcp_received from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<rtcp_received>);

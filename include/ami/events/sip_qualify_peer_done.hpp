@@ -13,15 +13,15 @@
 namespace ami::events {
 
 // Event SIPQualifyPeerDone, class call, first version not documented. Removed in Asterisk 21.
-// Header values are views into the event: the struct is valid as long as the event is. A missing
-// header leaves its member empty (or nullopt) and is listed in missing; a number that does not
-// parse is nullopt and listed in bad.
+// Members are views into the event, valid as long as it is. An absent header leaves its member
+// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
+// bad.
 struct sip_qualify_peer_done {
   static constexpr std::string_view event_name = "SIPQualifyPeerDone";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
-  static constexpr std::string_view since = "";
-  static constexpr std::string_view versions = "";
+  static constexpr std::string_view since{};
+  static constexpr std::string_view versions{};
   static constexpr std::string_view removed_in = "21";
   static constexpr bool documented = true;
 
@@ -42,6 +42,8 @@ struct sip_qualify_peer_done {
     out.action_id = r.text("ActionID");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static sip_qualify_peer_done from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<sip_qualify_peer_done>);

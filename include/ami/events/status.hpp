@@ -14,16 +14,16 @@
 
 namespace ami::events {
 
-// Event Status, class call, since 18.26.0. List item of Status. Header values are views into the
-// event: the struct is valid as long as the event is. A missing header leaves its member empty (or
-// nullopt) and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event Status, class call, since 18.26.0. List item of Status. Members are views into the event,
+// valid as long as it is. An absent header leaves its member empty or nullopt and is listed in
+// missing; a number that does not parse is nullopt and listed in bad.
 struct status {
   static constexpr std::string_view event_name = "Status";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "18.26.0";
   static constexpr std::string_view versions = "18.26.0, 20.11.0, 21.6.0, 22.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view action_id;                      // ActionID
@@ -75,6 +75,8 @@ struct status {
     out.seconds = r.int64("Seconds");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static status from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<status>);

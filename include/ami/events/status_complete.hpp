@@ -13,16 +13,16 @@
 namespace ami::events {
 
 // Event StatusComplete, class call, since 18.26.0. Ends the list of Status. ActionID, EventList,
-// ListItems: written by the list code though not documented. Header values are views into the
-// event: the struct is valid as long as the event is. A missing header leaves its member empty (or
-// nullopt) and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// ListItems: written by the list code though not documented. Members are views into the event,
+// valid as long as it is. An absent header leaves its member empty or nullopt and is listed in
+// missing; a number that does not parse is nullopt and listed in bad.
 struct status_complete {
   static constexpr std::string_view event_name = "StatusComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "call";
   static constexpr std::string_view since = "18.26.0";
   static constexpr std::string_view versions = "18.26.0, 20.11.0, 21.6.0, 22.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::optional<int> items;       // Items
@@ -46,6 +46,8 @@ struct status_complete {
     out.list_items = r.int32("ListItems");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static status_complete from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<status_complete>);

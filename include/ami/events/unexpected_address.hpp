@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event UnexpectedAddress, class security, since 12.1.0. Header values are views into the event:
-// the struct is valid as long as the event is. A missing header leaves its member empty (or
-// nullopt) and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event UnexpectedAddress, class security, since 12.1.0. Members are views into the event, valid as
+// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
+// number that does not parse is nullopt and listed in bad.
 struct unexpected_address {
   static constexpr std::string_view event_name = "UnexpectedAddress";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "security";
   static constexpr std::string_view since = "12.1.0";
   static constexpr std::string_view versions = "12.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view event_tv;          // EventTV
@@ -59,6 +59,8 @@ struct unexpected_address {
     out.session_tv = r.text("SessionTV");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static unexpected_address from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<unexpected_address>);

@@ -12,16 +12,16 @@
 
 namespace ami::events {
 
-// Event VoicemailPasswordChange, class user, since 18.21.0. Header values are views into the event:
-// the struct is valid as long as the event is. A missing header leaves its member empty (or
-// nullopt) and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event VoicemailPasswordChange, class user, since 18.21.0. Members are views into the event, valid
+// as long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
+// number that does not parse is nullopt and listed in bad.
 struct voicemail_password_change {
   static constexpr std::string_view event_name = "VoicemailPasswordChange";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
   static constexpr std::string_view privilege = "user";
   static constexpr std::string_view since = "18.21.0";
   static constexpr std::string_view versions = "18.21.0, 20.6.0, 21.1.0";
-  static constexpr std::string_view removed_in = "";
+  static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
   std::string_view context;       // Context
@@ -43,6 +43,8 @@ struct voicemail_password_change {
     out.new_password = r.text("NewPassword");
     return out;
   }
+  // The members would view a temporary's bytes: name the event first.
+  static voicemail_password_change from(const ami::event&&) = delete;
 };
 
 static_assert(ami::is_typed_event_v<voicemail_password_change>);

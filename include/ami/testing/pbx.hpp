@@ -37,9 +37,9 @@ struct endpoint {
   std::string technology = "PJSIP";  // PJSIP, SIP or IAX2
   std::string name;
   std::string context = "default";
-  bool online = true;                   // registered / reachable
+  bool online = true;                    // registered / reachable
   behaviour answer = behaviour::answer;  // what happens when it is called
-  std::string address;                  // "" = dynamic, not registered
+  std::string address;                   // "" = dynamic, not registered
   unsigned short port = 0;
   std::string description;
 };

@@ -33,13 +33,13 @@ struct action_info {
 };
 
 struct event_info {
-  std::string_view name;       // wire name ("Newexten")
-  std::string_view type_name;  // struct in ami::events ("newexten")
-  name_list aliases;           // other spellings of the same event ("NewExten")
-  std::string_view privilege;  // event classes, comma-separated ("" = list-only event)
-  std::string_view since;      // first documented version ("" = unknown)
-  std::string_view removed_in; // release branch without it ("" = still there)
-  bool documented;             // false: known from Asterisk's C code only
+  std::string_view name;        // wire name ("Newexten")
+  std::string_view type_name;   // struct in ami::events ("newexten")
+  name_list aliases;            // other spellings of the same event ("NewExten")
+  std::string_view privilege;   // event classes, comma-separated ("" = list-only event)
+  std::string_view since;       // first documented version ("" = unknown)
+  std::string_view removed_in;  // release branch without it ("" = still there)
+  bool documented;              // false: known from Asterisk's C code only
 };
 
 }  // namespace ami

@@ -1,0 +1,11 @@
+// ping_callbacks [--url ami://user:secret@host:port]
+#include "example_url.hpp"
+#include "ping_callbacks.hpp"
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+  const auto cl = ami_examples::parse_command_line(argc, argv, "[--url URL]");
+  if (!cl) return 2;
+  return ami_examples::run_ping_callbacks(cl->url, std::cout);
+}
