@@ -15,6 +15,9 @@ Outputs (paths relative to the output root, the repository by default):
 Hand-written additions to a few structs live in codegen/extras/{actions,events}/<Name>.inc:
 their #include lines go to the top of the generated header, the rest into the struct.
 
+include/ami/actions/ and include/ami/events/ belong to the generator: a file there that it
+does not write is removed, as are stale test/unit/generated_*_test.cpp files.
+
 Usage: generate.py [--out DIR] [--spec DIR]. Standard library only; the output depends on
 nothing but the inputs, so scripts/check-generated can compare a fresh run with the tree.
 """
@@ -380,7 +383,6 @@ def build_events(raw, snapshots, provenance, raw_actions):
     added = complete_event_headers(provenance, raw_actions)
     for e in raw:
         x = Event()
-        x.doc_name = e["name"]
         # Match the spelling the server sends; the documented one becomes an alias.
         x.name = e["aliases"][0] if e["aliases"] else e["name"]
         x.aliases = [a for a in [e["name"]] + e["aliases"] if a != x.name]
@@ -508,8 +510,10 @@ def action_header(x):
         desc += " Removed in Asterisk %s." % x.removed_in
     desc += " Needs write privilege: %s." % (x.privilege or "none beyond login")
     if x.is_list:
-        desc += " Answers with an EventList: %s, then %s." % (
+        desc += " Answers with an EventList: %s, then %s" % (
             ", ".join(x.item_events) or "items", x.complete_event)
+        desc += (" (read from Asterisk's C code; other item events may exist)." if
+                 x.list_source == "code" else ".")
     if x.name in ACTION_NOTES:
         desc += " " + ACTION_NOTES[x.name]
     if x.skipped:
@@ -625,7 +629,8 @@ def event_header(x):
     L.append("")
     L += include_block(["<array>", "<optional>", "<string_view>", "<vector>"], inc_extra)
     L += ["", "namespace ami::events {", ""]
-    desc = "Event %s" % x.name
+    desc = "Event %s (%s %s)" % (x.name, "modules" if len(x.modules) > 1 else "module",
+                                  ", ".join(x.modules))
     if x.aliases:
         desc += " (also spelt %s)" % ", ".join(x.aliases)
     desc += ", class %s" % (x.privilege or "none (sent only to the session that asked)")

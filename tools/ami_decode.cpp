@@ -65,6 +65,10 @@ constexpr ami::message_kind all_kinds[] = {ami::message_kind::banner, ami::messa
                                            ami::message_kind::response, ami::message_kind::event,
                                            ami::message_kind::text};
 
+// by_kind below is indexed by the enum's value.
+static_assert(static_cast<int>(ami::message_kind::banner) == 0 &&
+              static_cast<int>(ami::message_kind::text) == std::size(all_kinds) - 1);
+
 struct summary {
   std::size_t messages = 0;
   std::size_t by_kind[std::size(all_kinds)] = {};

@@ -285,8 +285,13 @@ void server_state::run_sync(const std::function<void()>& fn) {
 void server_state::accept() {
   if (!acceptor_ || !acceptor_->is_open()) return;
   acceptor_->async_accept(
-      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-        if (!self->acceptor_ || !self->acceptor_->is_open()) return;
+      // A raw pointer: the io_context is a member, so no handler outlives the state (a
+      // shared_ptr here would keep the state, and so its io_context, alive forever).
+      [self = this](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !self->acceptor_ ||
+            !self->acceptor_->is_open()) {
+          return;
+        }
         if (!ec) {
           socket.set_option(tcp::no_delay(true), ec);
           auto c = std::make_shared<connection>(*self, std::move(socket), self->next_id_++);

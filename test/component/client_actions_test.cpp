@@ -243,7 +243,10 @@ TEST_CASE("max_in_flight = 1 holds each action until the previous one is answere
   result<ami::response> first, second;
   f.c.async_send(ami::action("Hold"), first.handler());
   f.c.async_send(ami::action("Ping"), second.handler());
-  REQUIRE(f.server_got("Hold"));
+  REQUIRE(ami::test::run_until(f.io, [&] {
+    std::lock_guard<std::mutex> lock(*mutex);
+    return *held != nullptr;  // the server recorded Hold and its handler ran
+  }));
   // A short bounded window in which a wrongly pipelined Ping would arrive.
   ami::test::run_until(f.io, [] { return false; }, 200ms);
   CHECK_FALSE(f.srv.wait_for_action("Ping", 0ms));

@@ -14,38 +14,49 @@ using ami::test::result;
 
 namespace {
 
-// "Slow" actions are held by the server until release() answers them.
+// "Slow" actions are held by the server until release() answers them; after release()
+// (the server records an action before its handler runs) they are answered at once.
 struct slow_server {
   struct held {
     std::shared_ptr<ami::testing::session> s;
     ami::message action;
   };
-  std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
-  std::shared_ptr<std::vector<held>> actions = std::make_shared<std::vector<held>>();
+  struct state {
+    std::mutex mutex;
+    std::vector<held> actions;
+    bool released = false;
+  };
+  std::shared_ptr<state> st = std::make_shared<state>();
+
+  static void answer(held& h) {
+    if (h.action.get_or("List") == "yes") {
+      h.s->respond(h.action, {{"Response", "Success"}, {"EventList", "start"}});
+      h.s->respond(h.action, {{"Event", "Row"}});
+      h.s->respond(h.action,
+                   {{"Event", "RowsComplete"}, {"EventList", "Complete"}, {"ListItems", "1"}});
+    } else {
+      h.s->respond(h.action, {{"Response", "Success"}, {"Late", "yes"}});
+    }
+  }
 
   explicit slow_server(ami::testing::server& srv) {
-    srv.on_action("Slow", [m = mutex, a = actions](ami::testing::session& s,
-                                                   const ami::message& act) {
-      std::lock_guard<std::mutex> lock(*m);
-      a->push_back({s.shared(), act});
+    srv.on_action("Slow", [st = st](ami::testing::session& s, const ami::message& act) {
+      std::lock_guard<std::mutex> lock(st->mutex);
+      held h{s.shared(), act};
+      if (st->released) {
+        answer(h);
+      } else {
+        st->actions.push_back(std::move(h));
+      }
       return true;
     });
   }
 
-  // Answers every held action (a list for "List: yes").
   void release() {
-    std::lock_guard<std::mutex> lock(*mutex);
-    for (auto& h : *actions) {
-      if (h.action.get_or("List") == "yes") {
-        h.s->respond(h.action, {{"Response", "Success"}, {"EventList", "start"}});
-        h.s->respond(h.action, {{"Event", "Row"}});
-        h.s->respond(h.action, {{"Event", "RowsComplete"}, {"EventList", "Complete"},
-                                {"ListItems", "1"}});
-      } else {
-        h.s->respond(h.action, {{"Response", "Success"}, {"Late", "yes"}});
-      }
-    }
-    actions->clear();
+    std::lock_guard<std::mutex> lock(st->mutex);
+    for (auto& h : st->actions) answer(h);
+    st->actions.clear();
+    st->released = true;
   }
 };
 

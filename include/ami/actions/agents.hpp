@@ -14,8 +14,8 @@
 namespace ami::actions {
 
 // Action Agents (module app_agent_pool), since 1.2.0. Needs write privilege: agent. Answers with an
-// EventList: Agents, then AgentsComplete. ActionID is not a member: the client assigns it (add one
-// to extra_fields to choose it).
+// EventList: Agents, then AgentsComplete (read from Asterisk's C code; other item events may
+// exist). ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
 struct agents {
   static constexpr std::string_view action_name = "Agents";
   static constexpr bool is_list = true;

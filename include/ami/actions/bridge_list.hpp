@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action BridgeList (module builtin), since 12.0.0. Needs write privilege: none beyond login.
-// Answers with an EventList: BridgeListItem, then BridgeListComplete. ActionID is not a member: the
-// client assigns it (add one to extra_fields to choose it).
+// Answers with an EventList: BridgeListItem, then BridgeListComplete (read from Asterisk's C code;
+// other item events may exist). ActionID is not a member: the client assigns it (add one to
+// extra_fields to choose it).
 struct bridge_list {
   static constexpr std::string_view action_name = "BridgeList";
   static constexpr bool is_list = true;

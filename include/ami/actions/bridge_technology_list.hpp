@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action BridgeTechnologyList (module builtin), since 12.0.0. Needs write privilege: none beyond
-// login. Answers with an EventList: BridgeTechnologyListItem, then BridgeTechnologyListComplete.
-// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
+// login. Answers with an EventList: BridgeTechnologyListItem, then BridgeTechnologyListComplete
+// (read from Asterisk's C code; other item events may exist). ActionID is not a member: the client
+// assigns it (add one to extra_fields to choose it).
 struct bridge_technology_list {
   static constexpr std::string_view action_name = "BridgeTechnologyList";
   static constexpr bool is_list = true;

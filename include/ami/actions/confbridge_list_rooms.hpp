@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action ConfbridgeListRooms (module app_confbridge), since 10.0.0. Needs write privilege:
-// reporting. Answers with an EventList: ConfbridgeListRooms, then ConfbridgeListRoomsComplete.
-// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
+// reporting. Answers with an EventList: ConfbridgeListRooms, then ConfbridgeListRoomsComplete (read
+// from Asterisk's C code; other item events may exist). ActionID is not a member: the client
+// assigns it (add one to extra_fields to choose it).
 struct confbridge_list_rooms {
   static constexpr std::string_view action_name = "ConfbridgeListRooms";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action CoreShowChannelMap (module builtin), since 18.19.0. Needs write privilege:
-// system,reporting. Answers with an EventList: CoreShowChannelMap, then CoreShowChannelMapComplete.
-// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
+// system,reporting. Answers with an EventList: CoreShowChannelMap, then CoreShowChannelMapComplete
+// (read from Asterisk's C code; other item events may exist). ActionID is not a member: the client
+// assigns it (add one to extra_fields to choose it).
 struct core_show_channel_map {
   static constexpr std::string_view action_name = "CoreShowChannelMap";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action DAHDIShowChannels (module chan_dahdi), since 1.4.22. Needs write privilege: none beyond
-// login. Answers with an EventList: DAHDIShowChannels, then DAHDIShowChannelsComplete. ActionID is
-// not a member: the client assigns it (add one to extra_fields to choose it).
+// login. Answers with an EventList: DAHDIShowChannels, then DAHDIShowChannelsComplete (read from
+// Asterisk's C code; other item events may exist). ActionID is not a member: the client assigns it
+// (add one to extra_fields to choose it).
 struct dahdi_show_channels {
   static constexpr std::string_view action_name = "DAHDIShowChannels";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action DAHDIShowStatus (module chan_dahdi), since 18.23.0. Needs write privilege: none beyond
-// login. Answers with an EventList: DAHDIShowStatus, then DAHDIShowStatusComplete. ActionID is not
-// a member: the client assigns it (add one to extra_fields to choose it).
+// login. Answers with an EventList: DAHDIShowStatus, then DAHDIShowStatusComplete (read from
+// Asterisk's C code; other item events may exist). ActionID is not a member: the client assigns it
+// (add one to extra_fields to choose it).
 struct dahdi_show_status {
   static constexpr std::string_view action_name = "DAHDIShowStatus";
   static constexpr bool is_list = true;

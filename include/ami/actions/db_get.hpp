@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action DBGet (module builtin), since 1.2.0. Needs write privilege: system,reporting. Answers with
-// an EventList: DBGetResponse, then DBGetComplete. ActionID is not a member: the client assigns it
-// (add one to extra_fields to choose it).
+// an EventList: DBGetResponse, then DBGetComplete (read from Asterisk's C code; other item events
+// may exist). ActionID is not a member: the client assigns it (add one to extra_fields to choose
+// it).
 struct db_get {
   static constexpr std::string_view action_name = "DBGet";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action DBGetTree (module builtin), since 16.28.0. Needs write privilege: system,reporting.
-// Answers with an EventList: DBGetTreeResponse, then DBGetTreeComplete. ActionID is not a member:
-// the client assigns it (add one to extra_fields to choose it).
+// Answers with an EventList: DBGetTreeResponse, then DBGetTreeComplete (read from Asterisk's C
+// code; other item events may exist). ActionID is not a member: the client assigns it (add one to
+// extra_fields to choose it).
 struct db_get_tree {
   static constexpr std::string_view action_name = "DBGetTree";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action FAXSessions (module res_fax), since 13.0.0. Needs write privilege: call. Answers with an
-// EventList: FAXSessionsEntry, then FAXSessionsComplete. ActionID is not a member: the client
-// assigns it (add one to extra_fields to choose it).
+// EventList: FAXSessionsEntry, then FAXSessionsComplete (read from Asterisk's C code; other item
+// events may exist). ActionID is not a member: the client assigns it (add one to extra_fields to
+// choose it).
 struct fax_sessions {
   static constexpr std::string_view action_name = "FAXSessions";
   static constexpr bool is_list = true;

@@ -14,9 +14,10 @@
 namespace ami::actions {
 
 // Action Hangup (module builtin), since 0.2.0. Needs write privilege: system,call. Answers with an
-// EventList: ChannelHungup, then ChannelsHungupListComplete. It answers with an EventList
-// (ChannelHungup items) only when Channel is a /regex/; otherwise with a plain response. ActionID
-// is not a member: the client assigns it (add one to extra_fields to choose it).
+// EventList: ChannelHungup, then ChannelsHungupListComplete (read from Asterisk's C code; other
+// item events may exist). It answers with an EventList (ChannelHungup items) only when Channel is a
+// /regex/; otherwise with a plain response. ActionID is not a member: the client assigns it (add
+// one to extra_fields to choose it).
 struct hangup {
   static constexpr std::string_view action_name = "Hangup";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action IAXpeers (module chan_iax2), since 0.3.0. Needs write privilege: system,reporting. Answers
-// with an EventList: PeerEntry, then PeerlistComplete. ActionID is not a member: the client assigns
-// it (add one to extra_fields to choose it).
+// with an EventList: PeerEntry, then PeerlistComplete (read from Asterisk's C code; other item
+// events may exist). ActionID is not a member: the client assigns it (add one to extra_fields to
+// choose it).
 struct iax_peers {
   static constexpr std::string_view action_name = "IAXpeers";
   static constexpr bool is_list = true;

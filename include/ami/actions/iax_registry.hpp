@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action IAXregistry (module chan_iax2), since 1.6.2.0. Needs write privilege: system,reporting.
-// Answers with an EventList: RegistryEntry, then RegistrationsComplete. ActionID is not a member:
-// the client assigns it (add one to extra_fields to choose it).
+// Answers with an EventList: RegistryEntry, then RegistrationsComplete (read from Asterisk's C
+// code; other item events may exist). ActionID is not a member: the client assigns it (add one to
+// extra_fields to choose it).
 struct iax_registry {
   static constexpr std::string_view action_name = "IAXregistry";
   static constexpr bool is_list = true;

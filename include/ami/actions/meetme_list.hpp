@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action MeetmeList (module app_meetme), since 1.6.0. Needs write privilege: reporting. Answers
-// with an EventList: MeetmeList, then MeetmeListComplete. ActionID is not a member: the client
-// assigns it (add one to extra_fields to choose it).
+// with an EventList: MeetmeList, then MeetmeListComplete (read from Asterisk's C code; other item
+// events may exist). ActionID is not a member: the client assigns it (add one to extra_fields to
+// choose it).
 struct meetme_list {
   static constexpr std::string_view action_name = "MeetmeList";
   static constexpr bool is_list = true;

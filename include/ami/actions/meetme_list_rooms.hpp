@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action MeetmeListRooms (module app_meetme), since 10.0.0. Needs write privilege: reporting.
-// Answers with an EventList: MeetmeListRooms, then MeetmeListRoomsComplete. ActionID is not a
-// member: the client assigns it (add one to extra_fields to choose it).
+// Answers with an EventList: MeetmeListRooms, then MeetmeListRoomsComplete (read from Asterisk's C
+// code; other item events may exist). ActionID is not a member: the client assigns it (add one to
+// extra_fields to choose it).
 struct meetme_list_rooms {
   static constexpr std::string_view action_name = "MeetmeListRooms";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action MWIGet (module res_mwi_external_ami), since 12.1.0. Needs write privilege: call,reporting.
-// Answers with an EventList: MWIGet, then MWIGetComplete. ActionID is not a member: the client
-// assigns it (add one to extra_fields to choose it).
+// Answers with an EventList: MWIGet, then MWIGetComplete (read from Asterisk's C code; other item
+// events may exist). ActionID is not a member: the client assigns it (add one to extra_fields to
+// choose it).
 struct mwi_get {
   static constexpr std::string_view action_name = "MWIGet";
   static constexpr bool is_list = true;

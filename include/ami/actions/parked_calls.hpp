@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action ParkedCalls (module parking_manager), since 0.7.2. Needs write privilege: call. Answers
-// with an EventList: ParkedCall, then ParkedCallsComplete. ActionID is not a member: the client
-// assigns it (add one to extra_fields to choose it).
+// with an EventList: ParkedCall, then ParkedCallsComplete (read from Asterisk's C code; other item
+// events may exist). ActionID is not a member: the client assigns it (add one to extra_fields to
+// choose it).
 struct parked_calls {
   static constexpr std::string_view action_name = "ParkedCalls";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action Parkinglots (module parking_manager), since 11.0.0. Needs write privilege: call. Answers
-// with an EventList: Parkinglot, then ParkinglotsComplete. ActionID is not a member: the client
-// assigns it (add one to extra_fields to choose it).
+// with an EventList: Parkinglot, then ParkinglotsComplete (read from Asterisk's C code; other item
+// events may exist). ActionID is not a member: the client assigns it (add one to extra_fields to
+// choose it).
 struct parkinglots {
   static constexpr std::string_view action_name = "Parkinglots";
   static constexpr bool is_list = true;

@@ -15,8 +15,8 @@ namespace ami::actions {
 
 // Action PJSIPShowMaintenance (module res_pjsip_maintenance), since 20.20.0. Needs write privilege:
 // system,reporting. Answers with an EventList: PJSIPMaintenanceStatus, then
-// PJSIPMaintenanceStatusComplete. ActionID is not a member: the client assigns it (add one to
-// extra_fields to choose it).
+// PJSIPMaintenanceStatusComplete (read from Asterisk's C code; other item events may exist).
+// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
 struct pjsip_show_maintenance {
   static constexpr std::string_view action_name = "PJSIPShowMaintenance";
   static constexpr bool is_list = true;

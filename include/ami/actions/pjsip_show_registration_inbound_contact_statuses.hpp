@@ -15,8 +15,8 @@ namespace ami::actions {
 
 // Action PJSIPShowRegistrationInboundContactStatuses (module res_pjsip_registrar), since 13.14.0.
 // Needs write privilege: system. Answers with an EventList: ContactStatusDetail, then
-// ContactStatusDetailComplete. ActionID is not a member: the client assigns it (add one to
-// extra_fields to choose it).
+// ContactStatusDetailComplete (read from Asterisk's C code; other item events may exist). ActionID
+// is not a member: the client assigns it (add one to extra_fields to choose it).
 struct pjsip_show_registration_inbound_contact_statuses {
   static constexpr std::string_view action_name = "PJSIPShowRegistrationInboundContactStatuses";
   static constexpr bool is_list = true;

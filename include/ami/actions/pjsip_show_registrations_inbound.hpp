@@ -15,8 +15,8 @@ namespace ami::actions {
 
 // Action PJSIPShowRegistrationsInbound (module res_pjsip_registrar), since 12.0.0. Needs write
 // privilege: system. Answers with an EventList: InboundRegistrationDetail, then
-// InboundRegistrationDetailComplete. ActionID is not a member: the client assigns it (add one to
-// extra_fields to choose it).
+// InboundRegistrationDetailComplete (read from Asterisk's C code; other item events may exist).
+// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
 struct pjsip_show_registrations_inbound {
   static constexpr std::string_view action_name = "PJSIPShowRegistrationsInbound";
   static constexpr bool is_list = true;

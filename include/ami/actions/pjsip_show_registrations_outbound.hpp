@@ -15,8 +15,8 @@ namespace ami::actions {
 
 // Action PJSIPShowRegistrationsOutbound (module res_pjsip_outbound_registration), since 12.0.0.
 // Needs write privilege: system,reporting. Answers with an EventList: OutboundRegistrationDetail,
-// then OutboundRegistrationDetailComplete. ActionID is not a member: the client assigns it (add one
-// to extra_fields to choose it).
+// then OutboundRegistrationDetailComplete (read from Asterisk's C code; other item events may
+// exist). ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
 struct pjsip_show_registrations_outbound {
   static constexpr std::string_view action_name = "PJSIPShowRegistrationsOutbound";
   static constexpr bool is_list = true;

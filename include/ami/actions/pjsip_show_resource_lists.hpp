@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action PJSIPShowResourceLists (module res_pjsip_pubsub), since 13.0.0. Needs write privilege:
-// system. Answers with an EventList: ResourceListDetail, then ResourceListDetailComplete. ActionID
-// is not a member: the client assigns it (add one to extra_fields to choose it).
+// system. Answers with an EventList: ResourceListDetail, then ResourceListDetailComplete (read from
+// Asterisk's C code; other item events may exist). ActionID is not a member: the client assigns it
+// (add one to extra_fields to choose it).
 struct pjsip_show_resource_lists {
   static constexpr std::string_view action_name = "PJSIPShowResourceLists";
   static constexpr bool is_list = true;

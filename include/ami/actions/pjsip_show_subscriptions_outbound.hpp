@@ -15,8 +15,8 @@ namespace ami::actions {
 
 // Action PJSIPShowSubscriptionsOutbound (module res_pjsip_pubsub), since 12.0.0. Needs write
 // privilege: system. Answers with an EventList: OutboundSubscriptionDetail, then
-// OutboundSubscriptionDetailComplete. ActionID is not a member: the client assigns it (add one to
-// extra_fields to choose it).
+// OutboundSubscriptionDetailComplete (read from Asterisk's C code; other item events may exist).
+// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
 struct pjsip_show_subscriptions_outbound {
   static constexpr std::string_view action_name = "PJSIPShowSubscriptionsOutbound";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action PRIShowSpans (module chan_dahdi), since 10.0.0. Needs write privilege: none beyond login.
-// Answers with an EventList: PRIShowSpans, then PRIShowSpansComplete. ActionID is not a member: the
-// client assigns it (add one to extra_fields to choose it).
+// Answers with an EventList: PRIShowSpans, then PRIShowSpansComplete (read from Asterisk's C code;
+// other item events may exist). ActionID is not a member: the client assigns it (add one to
+// extra_fields to choose it).
 struct pri_show_spans {
   static constexpr std::string_view action_name = "PRIShowSpans";
   static constexpr bool is_list = true;

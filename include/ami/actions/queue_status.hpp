@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action QueueStatus (module app_queue), since 0.5.0. Needs write privilege: none beyond login.
-// Answers with an EventList: QueueParams, QueueMember, QueueEntry, then QueueStatusComplete.
-// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
+// Answers with an EventList: QueueParams, QueueMember, QueueEntry, then QueueStatusComplete (read
+// from Asterisk's C code; other item events may exist). ActionID is not a member: the client
+// assigns it (add one to extra_fields to choose it).
 struct queue_status {
   static constexpr std::string_view action_name = "QueueStatus";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action QueueSummary (module app_queue), since 1.6.0. Needs write privilege: none beyond login.
-// Answers with an EventList: QueueSummary, then QueueSummaryComplete. ActionID is not a member: the
-// client assigns it (add one to extra_fields to choose it).
+// Answers with an EventList: QueueSummary, then QueueSummaryComplete (read from Asterisk's C code;
+// other item events may exist). ActionID is not a member: the client assigns it (add one to
+// extra_fields to choose it).
 struct queue_summary {
   static constexpr std::string_view action_name = "QueueSummary";
   static constexpr bool is_list = true;

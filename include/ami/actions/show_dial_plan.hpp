@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action ShowDialPlan (module builtin), since 1.6.0. Needs write privilege: config,reporting.
-// Answers with an EventList: ListDialplan, then ShowDialPlanComplete. ActionID is not a member: the
-// client assigns it (add one to extra_fields to choose it).
+// Answers with an EventList: ListDialplan, then ShowDialPlanComplete (read from Asterisk's C code;
+// other item events may exist). ActionID is not a member: the client assigns it (add one to
+// extra_fields to choose it).
 struct show_dial_plan {
   static constexpr std::string_view action_name = "ShowDialPlan";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action SIPpeers (module chan_sip), since 1.2.0. Removed in Asterisk 21. Needs write privilege:
-// system,reporting. Answers with an EventList: PeerEntry, then PeerlistComplete. ActionID is not a
-// member: the client assigns it (add one to extra_fields to choose it).
+// system,reporting. Answers with an EventList: PeerEntry, then PeerlistComplete (read from
+// Asterisk's C code; other item events may exist). ActionID is not a member: the client assigns it
+// (add one to extra_fields to choose it).
 struct sip_peers {
   static constexpr std::string_view action_name = "SIPpeers";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action SIPpeerstatus (module chan_sip), since 11.0.0. Removed in Asterisk 21. Needs write
-// privilege: system. Answers with an EventList: PeerStatus, then SIPpeerstatusComplete. ActionID is
-// not a member: the client assigns it (add one to extra_fields to choose it).
+// privilege: system. Answers with an EventList: PeerStatus, then SIPpeerstatusComplete (read from
+// Asterisk's C code; other item events may exist). ActionID is not a member: the client assigns it
+// (add one to extra_fields to choose it).
 struct sip_peerstatus {
   static constexpr std::string_view action_name = "SIPpeerstatus";
   static constexpr bool is_list = true;

@@ -14,9 +14,9 @@
 namespace ami::actions {
 
 // Action SIPshowregistry (module chan_sip), since 1.6.0. Removed in Asterisk 21. Needs write
-// privilege: system,reporting. Answers with an EventList: RegistryEntry, then
-// RegistrationsComplete. ActionID is not a member: the client assigns it (add one to extra_fields
-// to choose it).
+// privilege: system,reporting. Answers with an EventList: RegistryEntry, then RegistrationsComplete
+// (read from Asterisk's C code; other item events may exist). ActionID is not a member: the client
+// assigns it (add one to extra_fields to choose it).
 struct sip_showregistry {
   static constexpr std::string_view action_name = "SIPshowregistry";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action SKINNYlines (module chan_skinny), since 1.6.2.0. Removed in Asterisk 21. Needs write
-// privilege: system,reporting. Answers with an EventList: LineEntry, then LinelistComplete.
-// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
+// privilege: system,reporting. Answers with an EventList: LineEntry, then LinelistComplete (read
+// from Asterisk's C code; other item events may exist). ActionID is not a member: the client
+// assigns it (add one to extra_fields to choose it).
 struct skinny_lines {
   static constexpr std::string_view action_name = "SKINNYlines";
   static constexpr bool is_list = true;

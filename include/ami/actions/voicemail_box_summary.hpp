@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action VoicemailBoxSummary (module app_voicemail), since 18.20.0. Needs write privilege:
-// call,reporting. Answers with an EventList: VoicemailBoxDetail, then VoicemailBoxDetailComplete.
-// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
+// call,reporting. Answers with an EventList: VoicemailBoxDetail, then VoicemailBoxDetailComplete
+// (read from Asterisk's C code; other item events may exist). ActionID is not a member: the client
+// assigns it (add one to extra_fields to choose it).
 struct voicemail_box_summary {
   static constexpr std::string_view action_name = "VoicemailBoxSummary";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action VoicemailUserStatus (module app_voicemail), since 16.0.0. Needs write privilege:
-// call,reporting. Answers with an EventList: VoicemailUserDetail, then VoicemailUserDetailComplete.
-// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
+// call,reporting. Answers with an EventList: VoicemailUserDetail, then VoicemailUserDetailComplete
+// (read from Asterisk's C code; other item events may exist). ActionID is not a member: the client
+// assigns it (add one to extra_fields to choose it).
 struct voicemail_user_status {
   static constexpr std::string_view action_name = "VoicemailUserStatus";
   static constexpr bool is_list = true;

@@ -14,8 +14,9 @@
 namespace ami::actions {
 
 // Action VoicemailUsersList (module app_voicemail), since 1.6.0. Needs write privilege:
-// call,reporting. Answers with an EventList: VoicemailUserEntry, then VoicemailUserEntryComplete.
-// ActionID is not a member: the client assigns it (add one to extra_fields to choose it).
+// call,reporting. Answers with an EventList: VoicemailUserEntry, then VoicemailUserEntryComplete
+// (read from Asterisk's C code; other item events may exist). ActionID is not a member: the client
+// assigns it (add one to extra_fields to choose it).
 struct voicemail_users_list {
   static constexpr std::string_view action_name = "VoicemailUsersList";
   static constexpr bool is_list = true;

@@ -14,9 +14,9 @@
 
 namespace ami::events {
 
-// Event Agents, class agent, since 12.0.0. List item of Agents. Members are views into the event,
-// valid as long as it is. An absent header leaves its member empty or nullopt and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// Event Agents (module app_agent_pool), class agent, since 12.0.0. List item of Agents. Members are
+// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
+// and is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct agents {
   static constexpr std::string_view event_name = "Agents";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

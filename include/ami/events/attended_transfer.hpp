@@ -14,9 +14,9 @@
 
 namespace ami::events {
 
-// Event AttendedTransfer, class call, since 12.0.0. Members are views into the event, valid as long
-// as it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
-// that does not parse is nullopt and listed in bad.
+// Event AttendedTransfer (module builtin), class call, since 12.0.0. Members are views into the
+// event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
+// in missing; a number that does not parse is nullopt and listed in bad.
 struct attended_transfer {
   static constexpr std::string_view event_name = "AttendedTransfer";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -12,9 +12,9 @@
 
 namespace ami::events {
 
-// Event ContactStatus, class system, since 13.5.0. Members are views into the event, valid as long
-// as it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
-// that does not parse is nullopt and listed in bad.
+// Event ContactStatus (module builtin), class system, since 13.5.0. Members are views into the
+// event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
+// in missing; a number that does not parse is nullopt and listed in bad.
 struct contact_status {
   static constexpr std::string_view event_name = "ContactStatus";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -14,9 +14,10 @@
 
 namespace ami::events {
 
-// Event CoreShowChannel, class call, since 18.26.0. List item of CoreShowChannels. Members are
-// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event CoreShowChannel (module builtin), class call, since 18.26.0. List item of CoreShowChannels.
+// Members are views into the event, valid as long as it is. An absent header leaves its member
+// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
+// bad.
 struct core_show_channel {
   static constexpr std::string_view event_name = "CoreShowChannel";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

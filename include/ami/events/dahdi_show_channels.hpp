@@ -12,11 +12,11 @@
 
 namespace ami::events {
 
-// Event DAHDIShowChannels, class none (sent only to the session that asked), first version not
-// documented. List item of DAHDIShowChannels. Known from Asterisk's C code only: its headers here
-// are a lower bound; read the others through raw. Members are views into the event, valid as long
-// as it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
-// that does not parse is nullopt and listed in bad.
+// Event DAHDIShowChannels (module chan_dahdi), class none (sent only to the session that asked),
+// first version not documented. List item of DAHDIShowChannels. Known from Asterisk's C code only:
+// its headers here are a lower bound; read the others through raw. Members are views into the
+// event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
+// in missing; a number that does not parse is nullopt and listed in bad.
 struct dahdi_show_channels {
   static constexpr std::string_view event_name = "DAHDIShowChannels";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

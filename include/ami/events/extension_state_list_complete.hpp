@@ -12,7 +12,7 @@
 
 namespace ami::events {
 
-// Event ExtensionStateListComplete, class command, since 13.0.0. Ends the list of
+// Event ExtensionStateListComplete (module builtin), class command, since 13.0.0. Ends the list of
 // ExtensionStateList. Members are views into the event, valid as long as it is. An absent header
 // leaves its member empty or nullopt and is listed in missing; a number that does not parse is
 // nullopt and listed in bad.

@@ -12,9 +12,9 @@
 
 namespace ami::events {
 
-// Event FAXSession, class reporting, since 13.0.0. Members are views into the event, valid as long
-// as it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
-// that does not parse is nullopt and listed in bad.
+// Event FAXSession (module res_fax), class reporting, since 13.0.0. Members are views into the
+// event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
+// in missing; a number that does not parse is nullopt and listed in bad.
 struct fax_session {
   static constexpr std::string_view event_name = "FAXSession";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

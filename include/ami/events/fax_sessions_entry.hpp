@@ -12,9 +12,10 @@
 
 namespace ami::events {
 
-// Event FAXSessionsEntry, class reporting, since 13.0.0. List item of FAXSessions. Members are
-// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event FAXSessionsEntry (module res_fax), class reporting, since 13.0.0. List item of FAXSessions.
+// Members are views into the event, valid as long as it is. An absent header leaves its member
+// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
+// bad.
 struct fax_sessions_entry {
   static constexpr std::string_view event_name = "FAXSessionsEntry";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

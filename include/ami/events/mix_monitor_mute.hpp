@@ -14,9 +14,9 @@
 
 namespace ami::events {
 
-// Event MixMonitorMute, class call, since 16.17.0. Members are views into the event, valid as long
-// as it is. An absent header leaves its member empty or nullopt and is listed in missing; a number
-// that does not parse is nullopt and listed in bad.
+// Event MixMonitorMute (module app_mixmonitor), class call, since 16.17.0. Members are views into
+// the event, valid as long as it is. An absent header leaves its member empty or nullopt and is
+// listed in missing; a number that does not parse is nullopt and listed in bad.
 struct mix_monitor_mute {
   static constexpr std::string_view event_name = "MixMonitorMute";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -12,9 +12,9 @@
 
 namespace ami::events {
 
-// Event OriginateResponse, class call, since 18.26.0. Members are views into the event, valid as
-// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
-// number that does not parse is nullopt and listed in bad.
+// Event OriginateResponse (module builtin), class call, since 18.26.0. Members are views into the
+// event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
+// in missing; a number that does not parse is nullopt and listed in bad.
 struct originate_response {
   static constexpr std::string_view event_name = "OriginateResponse";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

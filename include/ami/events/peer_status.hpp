@@ -12,9 +12,10 @@
 
 namespace ami::events {
 
-// Event PeerStatus, class system, since 12.0.0. List item of SIPpeerstatus. Members are views into
-// the event, valid as long as it is. An absent header leaves its member empty or nullopt and is
-// listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event PeerStatus (module builtin), class system, since 12.0.0. List item of SIPpeerstatus.
+// Members are views into the event, valid as long as it is. An absent header leaves its member
+// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
+// bad.
 struct peer_status {
   static constexpr std::string_view event_name = "PeerStatus";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -14,11 +14,12 @@
 
 namespace ami::events {
 
-// Event RTCPReceived, class reporting, since 12.0.0. Numbered headers (ReportXSourceSSRC,
-// ReportXFractionLost, ReportXCumulativeLost, ReportXHighestSequence, ReportXSequenceNumberCycles,
-// ReportXIAJitter, ReportXLSR, ReportXDLSR) are not members: read them through raw. Members are
-// views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// Event RTCPReceived (module builtin), class reporting, since 12.0.0. Numbered headers
+// (ReportXSourceSSRC, ReportXFractionLost, ReportXCumulativeLost, ReportXHighestSequence,
+// ReportXSequenceNumberCycles, ReportXIAJitter, ReportXLSR, ReportXDLSR) are not members: read them
+// through raw. Members are views into the event, valid as long as it is. An absent header leaves
+// its member empty or nullopt and is listed in missing; a number that does not parse is nullopt and
+// listed in bad.
 struct rtcp_received {
   static constexpr std::string_view event_name = "RTCPReceived";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

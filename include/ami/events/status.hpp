@@ -14,9 +14,9 @@
 
 namespace ami::events {
 
-// Event Status, class call, since 18.26.0. List item of Status. Members are views into the event,
-// valid as long as it is. An absent header leaves its member empty or nullopt and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// Event Status (module builtin), class call, since 18.26.0. List item of Status. Members are views
+// into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
+// is listed in missing; a number that does not parse is nullopt and listed in bad.
 struct status {
   static constexpr std::string_view event_name = "Status";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

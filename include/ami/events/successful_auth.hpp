@@ -12,9 +12,9 @@
 
 namespace ami::events {
 
-// Event SuccessfulAuth, class security, since 12.1.0. Members are views into the event, valid as
-// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
-// number that does not parse is nullopt and listed in bad.
+// Event SuccessfulAuth (module builtin), class security, since 12.1.0. Members are views into the
+// event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
+// in missing; a number that does not parse is nullopt and listed in bad.
 struct successful_auth {
   static constexpr std::string_view event_name = "SuccessfulAuth";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
