@@ -5,7 +5,8 @@
 //
 //   ami-bench-raw-events --host H --port P --events N
 //
-// Prints: events=N seconds=S events_per_sec=R peak_rss_kib=K
+// Prints: events=N seconds=S events_per_sec=R cpu_seconds=C events_per_cpu_sec=E
+//         peak_rss_kib=K
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +25,13 @@ double now_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 int connect_to(const char* host, int port) {
@@ -80,7 +88,7 @@ int main(int argc, char** argv) {
   static char buf[3 + 64 * 1024];
   size_t carried = 0;
   unsigned long long ends = 0;  // the first one ends the Login response, then events
-  double first = 0, last = 0;
+  double first = 0, last = 0, cpu_first = 0;
   while (ends < target + 1) {
     const ssize_t n = read(fd, buf + carried, sizeof buf - carried);
     if (n <= 0) {
@@ -95,7 +103,10 @@ int main(int argc, char** argv) {
       const void* hit = memmem(p, static_cast<size_t>(end - p), "\r\n\r\n", 4);
       if (hit == nullptr) break;
       p = static_cast<const char*>(hit) + 4;
-      if (++ends == 2) first = now_seconds();
+      if (++ends == 2) {
+        first = now_seconds();
+        cpu_first = cpu_seconds();
+      }
     }
     // Keep up to 3 bytes that are not part of a counted end.
     const size_t tail = static_cast<size_t>(end - p);
@@ -103,12 +114,16 @@ int main(int argc, char** argv) {
     memmove(buf, end - carried, carried);
   }
   last = now_seconds();
+  const double cpu = cpu_seconds() - cpu_first;
   close(fd);
 
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double seconds = last - first;
-  printf("events=%llu seconds=%.4f events_per_sec=%.0f peak_rss_kib=%ld\n", target, seconds,
-         seconds > 0 ? static_cast<double>(target) / seconds : 0.0, ru.ru_maxrss);
+  printf(
+      "events=%llu seconds=%.4f events_per_sec=%.0f cpu_seconds=%.4f events_per_cpu_sec=%.0f "
+      "peak_rss_kib=%ld\n",
+      target, seconds, seconds > 0 ? static_cast<double>(target) / seconds : 0.0, cpu,
+      cpu > 0 ? static_cast<double>(target) / cpu : 0.0, ru.ru_maxrss);
   return 0;
 }

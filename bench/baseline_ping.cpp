@@ -5,7 +5,7 @@
 //   ami-bench-raw-ping --host H --port P --pings-seq N --pings-pipe M --window W
 //
 // Prints: ping_seq n=N p50_us=X p99_us=Y
-//         ping_pipe n=M window=W seconds=S pings_per_sec=R
+//         ping_pipe n=M window=W seconds=S pings_per_sec=R cpu_us_per_ping=C
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -66,6 +67,13 @@ long read_ends() {
 // "Action: Ping\r\nActionID: <n>\r\n\r\n"
 size_t format_ping(char* out, unsigned long long id) {
   return static_cast<size_t>(sprintf(out, "Action: Ping\r\nActionID: %llu\r\n\r\n", id));
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 double percentile(std::vector<double>& v, double p) {
@@ -137,6 +145,7 @@ int main(int argc, char** argv) {
 
   if (pipe_n > 0) {
     const double t0 = now_us();
+    const double cpu0 = cpu_seconds();
     unsigned long long sent = 0, answered = 0;
     const auto send_more = [&](unsigned long long k) {
       size_t len = 0;
@@ -157,8 +166,10 @@ int main(int argc, char** argv) {
       if (!send_more(static_cast<unsigned long long>(e))) return 1;
     }
     const double seconds = (now_us() - t0) * 1e-6;
-    printf("ping_pipe n=%llu window=%llu seconds=%.4f pings_per_sec=%.0f\n", answered, window,
-           seconds, static_cast<double>(answered) / seconds);
+    const double cpu = cpu_seconds() - cpu0;
+    printf("ping_pipe n=%llu window=%llu seconds=%.4f pings_per_sec=%.0f cpu_us_per_ping=%.2f\n",
+           answered, window, seconds, static_cast<double>(answered) / seconds,
+           cpu * 1e6 / static_cast<double>(answered));
   }
   close(fd);
   return 0;

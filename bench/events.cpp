@@ -4,7 +4,8 @@
 //
 //   ami-bench-events --host H --port P --events N [--user U] [--secret S] [--max-seconds T]
 //
-// Prints: events=N seconds=S events_per_sec=R peak_rss_kib=K
+// Prints: events=N seconds=S events_per_sec=R cpu_seconds=C events_per_cpu_sec=E
+//         peak_rss_kib=K (CPU time of this process over the same interval)
 #include "ami/client.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -26,6 +27,16 @@ namespace {
                "usage: ami-bench-events --host H --port P --events N [--user U] [--secret S] "
                "[--max-seconds T]\n");
   std::exit(2);
+}
+
+// User plus system CPU time of this process so far.
+double cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const auto sec = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
+  };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 long peak_rss_kib() {
@@ -71,13 +82,18 @@ int main(int argc, char** argv) {
   std::uint64_t count = 0;
   std::uint64_t name_bytes = 0;  // touch each event, as a real slot would
   clock::time_point first, last;
+  double cpu_first = 0, cpu_last = 0;
   int status = 0;
 
   auto sub = client.on_event([&](const ami::event& e) {
-    if (count == 0) first = clock::now();
+    if (count == 0) {
+      first = clock::now();
+      cpu_first = cpu_seconds();
+    }
     name_bytes += e.name().size();
     if (++count == target) {
       last = clock::now();
+      cpu_last = cpu_seconds();
       watchdog.cancel();
       client.close();
     }
@@ -101,9 +117,13 @@ int main(int argc, char** argv) {
   if (status != 0 || count < target) return 1;
 
   const double seconds = std::chrono::duration<double>(last - first).count();
-  std::printf("events=%llu seconds=%.4f events_per_sec=%.0f peak_rss_kib=%ld name_bytes=%llu\n",
-              static_cast<unsigned long long>(count), seconds,
-              seconds > 0 ? static_cast<double>(count) / seconds : 0.0, peak_rss_kib(),
-              static_cast<unsigned long long>(name_bytes));
+  const double cpu = cpu_last - cpu_first;
+  std::printf(
+      "events=%llu seconds=%.4f events_per_sec=%.0f cpu_seconds=%.4f events_per_cpu_sec=%.0f "
+      "peak_rss_kib=%ld name_bytes=%llu\n",
+      static_cast<unsigned long long>(count), seconds,
+      seconds > 0 ? static_cast<double>(count) / seconds : 0.0, cpu,
+      cpu > 0 ? static_cast<double>(count) / cpu : 0.0, peak_rss_kib(),
+      static_cast<unsigned long long>(name_bytes));
   return 0;
 }

@@ -5,7 +5,7 @@
 //   ami-bench-ping --host H --port P --pings-seq N --pings-pipe M --window W
 //
 // Prints: ping_seq n=N p50_us=X p99_us=Y
-//         ping_pipe n=M window=W seconds=S pings_per_sec=R
+//         ping_pipe n=M window=W seconds=S pings_per_sec=R cpu_us_per_ping=C
 #include "ami/client.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/resource.h>
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -28,6 +30,15 @@ using clock_type = std::chrono::steady_clock;
   std::fprintf(stderr,
                "usage: ami-bench-ping --host H --port P --pings-seq N --pings-pipe M --window W\n");
   std::exit(2);
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const auto sec = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
+  };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 double percentile_us(std::vector<double>& v, double p) {
@@ -73,6 +84,7 @@ int main(int argc, char** argv) {
   latencies.reserve(seq_n);
   std::uint64_t sent = 0, answered = 0;
   clock_type::time_point pipe_start, pipe_end;
+  double cpu_start = 0, cpu_end = 0;
 
   const auto failed = [&](const char* what, boost::system::error_code ec) {
     std::fprintf(stderr, "ami-bench-ping: %s: %s\n", what, ec.message().c_str());
@@ -86,6 +98,7 @@ int main(int argc, char** argv) {
       if (ec) return failed("pipelined Ping", ec);
       if (++answered == pipe_n) {
         pipe_end = clock_type::now();
+        cpu_end = cpu_seconds();
         client.close();
         return;
       }
@@ -98,6 +111,7 @@ int main(int argc, char** argv) {
       return;
     }
     pipe_start = clock_type::now();
+    cpu_start = cpu_seconds();
     while (sent < std::min(window, pipe_n)) pipelined_one();
   };
 
@@ -134,9 +148,11 @@ int main(int argc, char** argv) {
   }
   if (pipe_n > 0) {
     const double seconds = std::chrono::duration<double>(pipe_end - pipe_start).count();
-    std::printf("ping_pipe n=%llu window=%llu seconds=%.4f pings_per_sec=%.0f\n",
-                static_cast<unsigned long long>(answered), static_cast<unsigned long long>(window),
-                seconds, static_cast<double>(answered) / seconds);
+    std::printf(
+        "ping_pipe n=%llu window=%llu seconds=%.4f pings_per_sec=%.0f cpu_us_per_ping=%.2f\n",
+        static_cast<unsigned long long>(answered), static_cast<unsigned long long>(window),
+        seconds, static_cast<double>(answered) / seconds,
+        (cpu_end - cpu_start) * 1e6 / static_cast<double>(answered));
   }
   return 0;
 }

@@ -208,8 +208,7 @@ class client {
   template <class E, class F>
   boost::signals2::connection on(F&& slot) {
     static_assert(is_typed_event_v<E>, "E must follow the typed event contract of ami/typed.hpp");
-    return on_event(E::event_name,
-                    [f = std::forward<F>(slot)](const event& e) { f(E::from(e)); });
+    return on_event(E::event_name, [f = std::forward<F>(slot)](const event& e) { f(E::from(e)); });
   }
 
   // Receives exceptions thrown by slots, with the event being delivered (an empty event for
@@ -231,8 +230,7 @@ class client {
 
  private:
   template <class Token>
-  auto originate_impl(action a, std::optional<std::chrono::milliseconds> timeout,
-                      Token&& token) {
+  auto originate_impl(action a, std::optional<std::chrono::milliseconds> timeout, Token&& token) {
     a.set("Async", "true");
     return boost::asio::async_initiate<Token, void(boost::system::error_code, originate_result)>(
         detail::initiate_send<detail::result_originate>{core_}, token, std::move(a),

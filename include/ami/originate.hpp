@@ -45,7 +45,7 @@ struct originate_request {
   std::optional<bool> early_media;
   std::vector<std::pair<std::string, std::string>> variables;  // one Variable field each
   std::vector<std::pair<std::string, std::string>> extra;      // any other fields, in order
-  std::string action_id;  // empty: the client assigns one
+  std::string action_id;                                       // empty: the client assigns one
 
   // The Originate action with Async: true (empty members are left out).
   ami::action to_action() const;
@@ -53,9 +53,9 @@ struct originate_request {
 
 struct originate_result {
   originate_outcome outcome = originate_outcome::failure;
-  int reason = 0;         // OriginateResponse's Reason (0 when absent)
-  std::string channel;    // Channel of the OriginateResponse
-  std::string uniqueid;   // Uniqueid of the OriginateResponse
+  int reason = 0;        // OriginateResponse's Reason (0 when absent)
+  std::string channel;   // Channel of the OriginateResponse
+  std::string uniqueid;  // Uniqueid of the OriginateResponse
   // The Originate's own response ("Originate successfully queued", or the Error); its
   // complete() is the OriginateResponse event when one arrived.
   ami::response response;

@@ -20,7 +20,9 @@ class response {
 
   // The Response field ("Success", "Error", "Goodbye", "Follows"); empty for the raw text
   // answer of old servers' Queues and for a default-constructed response.
-  std::string_view status() const noexcept { return msg_.is_response() ? msg_.head() : std::string_view{}; }
+  std::string_view status() const noexcept {
+    return msg_.is_response() ? msg_.head() : std::string_view{};
+  }
   // False only for "Error" (and for an empty response).
   bool ok() const noexcept;
   // The Message field, or empty.

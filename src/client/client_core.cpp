@@ -24,7 +24,8 @@ void client_core::on_strand(F&& f) {
     f();
     return;
   }
-  boost::asio::post(strand_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(); });
+  boost::asio::post(strand_,
+                    [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(); });
 }
 
 void client_core::connect(config cfg, std::uint64_t n, operation_ptr op) {
@@ -49,10 +50,11 @@ void client_core::connect(config cfg, std::uint64_t n, operation_ptr op) {
       po.expect_banner = true;
       io_ = std::make_shared<connection_io>(executor_, po);
       auto io = io_;
-      io->stream.async_connect(session_.cfg().host, session_.cfg().port,
-                               [self = shared_from_this(), io](const boost::system::error_code& ec) {
-                                 self->on_connected(io, ec);
-                               });
+      io->stream.async_connect(
+          session_.cfg().host, session_.cfg().port,
+          [self = shared_from_this(), io](const boost::system::error_code& ec) {
+            self->on_connected(io, ec);
+          });
     }
     drive();
     arm_timer();

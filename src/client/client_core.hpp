@@ -47,7 +47,6 @@ class client_core : public std::enable_shared_from_this<client_core> {
   const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
   std::uint64_t reserve() noexcept { return session_.reserve_id(); }
 
-
   // Any thread; each continues on the strand.
   void connect(config cfg, std::uint64_t n, operation_ptr op);
   void send(action a, answer_kind answer, std::optional<std::chrono::milliseconds> timeout,

@@ -34,8 +34,7 @@ class event_hub final : public slot_exception_sink {
 
   // Any thread.
   boost::signals2::connection subscribe_all(const event_signal::slot_type& slot);
-  boost::signals2::connection subscribe(std::string_view name,
-                                        const event_signal::slot_type& slot);
+  boost::signals2::connection subscribe(std::string_view name, const event_signal::slot_type& slot);
   boost::signals2::connection subscribe_list_items(const event_signal::slot_type& slot);
   boost::signals2::connection subscribe_state(const state_signal::slot_type& slot);
   void set_exception_handler(exception_handler h);

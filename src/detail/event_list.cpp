@@ -72,8 +72,7 @@ list_collector::step list_collector::add(const message& ev, response& into, bool
     case list_mark::cancelled:
       if (keep) into.set_complete(ev);
       return {true, error::list_incomplete};
-    case list_mark::complete:
-      break;
+    case list_mark::complete: break;
   }
   if (keep) into.set_complete(ev);
   if (auto stated = ev.get("ListItems")) {

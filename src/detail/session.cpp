@@ -61,8 +61,7 @@ void session::fail_connect(const boost::system::error_code& ec) {
   set_state(connection_state::disconnected, ec);
 }
 
-void session::start(const config& cfg, std::uint64_t n, operation_ptr op,
-                    clock::time_point now) {
+void session::start(const config& cfg, std::uint64_t n, operation_ptr op, clock::time_point now) {
   if (state_ != connection_state::disconnected) {
     complete_now(std::move(op), state_ == connection_state::logged_in
                                     ? boost::asio::error::already_connected
@@ -111,9 +110,9 @@ void session::send_login(std::uint64_t n, std::string_view challenge) {
   sensitive_ = true;
   if (cfg_.auth == auth_method::md5) {
     const auto key = proto::md5_login_key(challenge, cfg_.secret);
-    send_internal(n, "Login", internal_tag::login,
-                  {{"AuthType", "MD5"}, {"Username", cfg_.username}, {"Key", key},
-                   {"Events", cfg_.events}});
+    send_internal(
+        n, "Login", internal_tag::login,
+        {{"AuthType", "MD5"}, {"Username", cfg_.username}, {"Key", key}, {"Events", cfg_.events}});
   } else {
     send_internal(n, "Login", internal_tag::login,
                   {{"Username", cfg_.username}, {"Secret", cfg_.secret}, {"Events", cfg_.events}});
@@ -194,8 +193,8 @@ void session::on_internal(internal_tag tag, finished_op& r) {
     case internal_tag::login:
       if (state_ != connection_state::logging_in) return;
       if (r.ec) {
-        last_error_ = r.resp.message_text().empty() ? "login refused"
-                                                    : std::string(r.resp.message_text());
+        last_error_ =
+            r.resp.message_text().empty() ? "login refused" : std::string(r.resp.message_text());
         fail_connect(error::login_failed);
         return;
       }
@@ -278,7 +277,8 @@ void session::submit(std::uint64_t n, const action& a, answer_kind answer,
     complete_now(std::move(op), *e);
     return;
   }
-  if (answer == answer_kind::response && iequals(a.name(), "Queues")) answer = answer_kind::raw_text;
+  if (answer == answer_kind::response && iequals(a.name(), "Queues"))
+    answer = answer_kind::raw_text;
   new_action na;
   na.n = n;
   na.name = a.name();

@@ -49,8 +49,8 @@ std::string percent_encode(std::string_view in) {
   out.reserve(in.size());
   for (const char c : in) {
     const auto u = static_cast<unsigned char>(c);
-    const bool plain = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') ||
-                       (u >= '0' && u <= '9') || u == '-' || u == '.' || u == '_' || u == '~';
+    const bool plain = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
+                       u == '-' || u == '.' || u == '_' || u == '~';
     if (plain) {
       out.push_back(c);
     } else {

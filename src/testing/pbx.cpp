@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 
@@ -97,6 +98,16 @@ bool split_local(const std::string& device, std::string& exten, std::string& con
   return !exten.empty();
 }
 
+// "pjsip/100" and "PJSIP/100" name the same device.
+std::string device_key(const std::string& device) {
+  std::string key = device;
+  const auto slash = key.find('/');
+  for (std::size_t i = 0; i < slash && i < key.size(); ++i) {
+    key[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(key[i])));
+  }
+  return key;
+}
+
 std::string tech_of(const std::string& device) { return device.substr(0, device.find('/')); }
 
 }  // namespace
@@ -116,6 +127,7 @@ std::function<void(call_result)> take(std::function<void(call_result)>& slot) {
 pbx_model::pbx_model(server_state& st, pbx_config cfg)
     : st_(st), cfg_(std::move(cfg)), rng_(std::random_device{}()) {
   uid_base_ = epoch_now();
+  index_endpoints();
   for (auto& q : cfg_.queues) add_queue(q);
   for (auto& m : cfg_.mailboxes) set_mailbox(m);
 }
@@ -125,23 +137,26 @@ pbx_model::~pbx_model() = default;
 void pbx_model::shutdown() {
   stop_load();
   for (auto& c : chans_) {
+    // A ringing channel and its dial state point at each other: break that here.
+    c->on_result = nullptr;
     c->gone = true;
     if (c->timer) c->timer->cancel();
     if (c->deadline) c->deadline->cancel();
   }
   chans_.clear();
   bridges_.clear();
+  device_counts_.clear();
   for (auto& q : queues_) q.callers.clear();
 }
 
 void pbx_model::add_endpoint(endpoint e) {
-  for (auto& x : cfg_.endpoints) {
-    if (x.technology == e.technology && x.name == e.name) {
-      x = std::move(e);
-      return;
-    }
+  const auto key = device_key(e.technology + "/" + e.name);
+  if (const auto it = endpoint_index_.find(key); it != endpoint_index_.end()) {
+    cfg_.endpoints[it->second] = std::move(e);
+    return;
   }
   cfg_.endpoints.push_back(std::move(e));
+  endpoint_index_[key] = cfg_.endpoints.size() - 1;
 }
 
 void pbx_model::add_extension(extension x) {
@@ -273,6 +288,7 @@ std::shared_ptr<chan> pbx_model::new_channel(const std::string& device, const st
   c->state = state;
   c->context = context;
   c->exten = exten;
+  count(*c, 1);
   c->created = std::chrono::steady_clock::now();
   c->created_wall = std::chrono::system_clock::now();
   chans_.push_back(c);
@@ -293,8 +309,10 @@ std::pair<std::shared_ptr<chan>, std::shared_ptr<chan>> pbx_model::new_local(
 }
 
 void pbx_model::set_state(chan& c, int state) {
-  if (c.state == state) return;
+  if (c.state == state || c.gone) return;
+  count(c, -1);
   c.state = state;
+  count(c, 1);
   emit(chan_event("Newstate", c));
   device_changed(c.device);
 }
@@ -352,27 +370,29 @@ void pbx_model::set_var(chan& c, const std::string& name, const std::string& val
   }
 }
 
-const endpoint* pbx_model::find_endpoint(const std::string& device) const {
-  const auto slash = device.find('/');
-  if (slash == std::string::npos) return nullptr;
-  const auto tech = device.substr(0, slash);
-  const auto name = device.substr(slash + 1);
-  for (const auto& e : cfg_.endpoints) {
-    if (iequals(e.technology, tech) && e.name == name) return &e;
+void pbx_model::index_endpoints() {
+  endpoint_index_.clear();
+  for (std::size_t i = 0; i < cfg_.endpoints.size(); ++i) {
+    const auto& e = cfg_.endpoints[i];
+    endpoint_index_[device_key(e.technology + "/" + e.name)] = i;
   }
-  return nullptr;
+}
+
+void pbx_model::count(const chan& c, int delta) {
+  auto& d = device_counts_[c.device];
+  (c.state == 6 ? d.up : d.other) += delta;
+}
+
+const endpoint* pbx_model::find_endpoint(const std::string& device) const {
+  const auto it = endpoint_index_.find(device_key(device));
+  return it == endpoint_index_.end() ? nullptr : &cfg_.endpoints[it->second];
 }
 
 std::string pbx_model::device_state(const std::string& device) const {
-  bool up = false;
-  bool ringing = false;
-  for (const auto& c : chans_) {
-    if (c->device != device || c->gone) continue;
-    if (c->state == 6) up = true;
-    if (c->state == 4 || c->state == 5 || c->state == 0) ringing = true;
+  if (const auto it = device_counts_.find(device); it != device_counts_.end()) {
+    if (it->second.up > 0) return "INUSE";
+    if (it->second.other > 0) return "RINGING";
   }
-  if (up) return "INUSE";
-  if (ringing) return "RINGING";
   if (device.rfind("Local/", 0) == 0) return "NOT_INUSE";
   const auto* e = find_endpoint(device);
   if (!e) return "INVALID";
@@ -434,6 +454,7 @@ void pbx_model::device_changed(const std::string& device) {
 void pbx_model::hangup_chan(const std::shared_ptr<chan>& c, int cause) {
   if (c->gone) return;
   c->gone = true;
+  count(*c, -1);
   if (c->timer) c->timer->cancel();
   if (c->deadline) c->deadline->cancel();
   if (auto cb = take(c->on_result)) {
@@ -709,7 +730,7 @@ std::shared_ptr<chan> pbx_model::dial(
     if (ds->timer) ds->timer->cancel();
     auto dest = ds->dest;
     if (dest && !dest->gone) {
-      if (r == call_result::answered) dest->state = 6;  // Newstate follows from answer()
+      if (r == call_result::answered) set_state(*dest, 6);
       field_list f{{"Event", "DialEnd"}, {"Privilege", "call,all"}};
       if (caller && !caller->gone) snapshot(f, *caller);
       snapshot(f, *dest, "Dest");

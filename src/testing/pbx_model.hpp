@@ -13,6 +13,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace ami::testing::detail {
@@ -186,6 +187,15 @@ class pbx_model {
   std::vector<mailbox_state> mailboxes_;
   std::vector<std::pair<std::string, std::string>> globals_;
   std::map<std::string, std::string> device_states_;
+  // Live channels per device (up / not up), so device states cost O(1) under load.
+  struct device_count {
+    int up = 0;
+    int other = 0;
+  };
+  std::unordered_map<std::string, device_count> device_counts_;
+  std::unordered_map<std::string, std::size_t> endpoint_index_;  // "PJSIP/100" -> endpoints[i]
+  void count(const chan& c, int delta);
+  void index_endpoints();
   std::uint64_t chan_seq_ = 0;
   std::uint64_t uid_seq_ = 0;
   std::uint64_t bridge_seq_ = 0;

@@ -67,7 +67,8 @@ void ami_compile_tokens(ami::client& c) {
   auto ignore = [](auto&&...) {};
 
   // A generic callback that fits every signature.
-  every_op(c, [](ec_t, auto&&...) {}, [](auto&&...) {});
+  every_op(
+      c, [](ec_t, auto&&...) {}, [](auto&&...) {});
   // Exact callbacks.
   c.async_connect(ami::config{}, [](ec_t) {});
   c.async_send(ami::action("Ping"), [](ec_t, ami::response) {});
@@ -91,8 +92,7 @@ void ami_compile_tokens(ami::client& c) {
 
   // as_tuple and redirect_error around callbacks and futures.
   every_op(c, asio::as_tuple([](auto&&) {}), ignore);
-  every_op(c, asio::as_tuple(asio::deferred),
-           [](auto&& op) { std::move(op)([](auto&&) {}); });
+  every_op(c, asio::as_tuple(asio::deferred), [](auto&& op) { std::move(op)([](auto&&) {}); });
   ec_t ec;
   every_op(c, asio::redirect_error([](auto&&...) {}, ec), ignore);
   std::future<ami::response> f6 =

@@ -71,128 +71,128 @@ void ping_ok(client_fixture& f) {
 }  // namespace
 
 TEST_SUITE("client") {
+  TEST_CASE(
+      "an action's timeout: action_timeout, the connection stays, the late answer is dropped") {
+    client_fixture f;
+    slow_server slow(f.srv);
+    f.connect_ok();
+    ami::send_options o;
+    o.timeout = 100ms;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = f.send(ami::action("Slow"), o);
+    CHECK(*r.ec == ami::error::action_timeout);
+    CHECK(std::chrono::steady_clock::now() - t0 >= 100ms);
+    CHECK(f.c.state() == ami::connection_state::logged_in);
+    slow.release();
+    ping_ok(f);
+    CHECK(f.c.stats().late == 1);
+    CHECK(f.c.stats().unmatched == 0);
+  }
 
-TEST_CASE("an action's timeout: action_timeout, the connection stays, the late answer is dropped") {
-  client_fixture f;
-  slow_server slow(f.srv);
-  f.connect_ok();
-  ami::send_options o;
-  o.timeout = 100ms;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto r = f.send(ami::action("Slow"), o);
-  CHECK(*r.ec == ami::error::action_timeout);
-  CHECK(std::chrono::steady_clock::now() - t0 >= 100ms);
-  CHECK(f.c.state() == ami::connection_state::logged_in);
-  slow.release();
-  ping_ok(f);
-  CHECK(f.c.stats().late == 1);
-  CHECK(f.c.stats().unmatched == 0);
-}
+  TEST_CASE("the config's default action timeout applies") {
+    client_fixture f;
+    slow_server slow(f.srv);
+    f.cfg.action_timeout = 100ms;
+    f.connect_ok();
+    CHECK(*f.send(ami::action("Slow")).ec == ami::error::action_timeout);
+    slow.release();
+  }
 
-TEST_CASE("the config's default action timeout applies") {
-  client_fixture f;
-  slow_server slow(f.srv);
-  f.cfg.action_timeout = 100ms;
-  f.connect_ok();
-  CHECK(*f.send(ami::action("Slow")).ec == ami::error::action_timeout);
-  slow.release();
-}
-
-TEST_CASE("cancellation of each type completes with operation_aborted; the connection stays") {
-  for (const auto type : {boost::asio::cancellation_type::terminal,
-                          boost::asio::cancellation_type::partial,
-                          boost::asio::cancellation_type::total}) {
-    CAPTURE(static_cast<int>(type));
-    for (const bool list : {false, true}) {
-      CAPTURE(list);
-      client_fixture f;
-      slow_server slow(f.srv);
-      f.connect_ok();
-      boost::asio::cancellation_signal sig;
-      result<ami::response> r;
-      ami::action a("Slow");
-      if (list) a.add("List", "yes");
-      f.c.async_send(a, boost::asio::bind_cancellation_slot(sig.slot(), r.handler()));
-      REQUIRE(f.server_got("Slow"));
-      ami::test::run_ready(f.io);
-      CHECK_FALSE(r.done());
-      sig.emit(type);
-      REQUIRE(f.wait(r));
-      CHECK(*r.ec == boost::asio::error::operation_aborted);
-      slow.release();
-      ping_ok(f);
-      CHECK(f.c.stats().late == (list ? 3U : 1U));  // response, item, complete
-      sig.emit(type);  // after completion: nothing happens
-      ami::test::run_ready(f.io);
-      CHECK(f.c.state() == ami::connection_state::logged_in);
+  TEST_CASE("cancellation of each type completes with operation_aborted; the connection stays") {
+    for (const auto type :
+         {boost::asio::cancellation_type::terminal, boost::asio::cancellation_type::partial,
+          boost::asio::cancellation_type::total}) {
+      CAPTURE(static_cast<int>(type));
+      for (const bool list : {false, true}) {
+        CAPTURE(list);
+        client_fixture f;
+        slow_server slow(f.srv);
+        f.connect_ok();
+        boost::asio::cancellation_signal sig;
+        result<ami::response> r;
+        ami::action a("Slow");
+        if (list) a.add("List", "yes");
+        f.c.async_send(a, boost::asio::bind_cancellation_slot(sig.slot(), r.handler()));
+        REQUIRE(f.server_got("Slow"));
+        ami::test::run_ready(f.io);
+        CHECK_FALSE(r.done());
+        sig.emit(type);
+        REQUIRE(f.wait(r));
+        CHECK(*r.ec == boost::asio::error::operation_aborted);
+        slow.release();
+        ping_ok(f);
+        CHECK(f.c.stats().late == (list ? 3U : 1U));  // response, item, complete
+        sig.emit(type);                               // after completion: nothing happens
+        ami::test::run_ready(f.io);
+        CHECK(f.c.state() == ami::connection_state::logged_in);
+      }
     }
   }
-}
 
-TEST_CASE("cancelling one operation leaves the others alone") {
-  client_fixture f;
-  slow_server slow(f.srv);
-  f.connect_ok();
-  boost::asio::cancellation_signal sig;
-  result<ami::response> cancelled, other;
-  f.c.async_send(ami::action("Slow"), boost::asio::bind_cancellation_slot(sig.slot(),
-                                                                         cancelled.handler()));
-  f.c.async_send(ami::action("Slow"), other.handler());
-  REQUIRE(f.server_got("Slow", 2));
-  sig.emit(boost::asio::cancellation_type::terminal);
-  REQUIRE(f.wait(cancelled));
-  CHECK(*cancelled.ec == boost::asio::error::operation_aborted);
-  CHECK_FALSE(other.done());
-  slow.release();
-  REQUIRE(f.wait(other));
-  CHECK_FALSE(*other.ec);
-  CHECK(other.value.get("Late") == "yes");
-}
+  TEST_CASE("cancelling one operation leaves the others alone") {
+    client_fixture f;
+    slow_server slow(f.srv);
+    f.connect_ok();
+    boost::asio::cancellation_signal sig;
+    result<ami::response> cancelled, other;
+    f.c.async_send(ami::action("Slow"),
+                   boost::asio::bind_cancellation_slot(sig.slot(), cancelled.handler()));
+    f.c.async_send(ami::action("Slow"), other.handler());
+    REQUIRE(f.server_got("Slow", 2));
+    sig.emit(boost::asio::cancellation_type::terminal);
+    REQUIRE(f.wait(cancelled));
+    CHECK(*cancelled.ec == boost::asio::error::operation_aborted);
+    CHECK_FALSE(other.done());
+    slow.release();
+    REQUIRE(f.wait(other));
+    CHECK_FALSE(*other.ec);
+    CHECK(other.value.get("Late") == "yes");
+  }
 
-TEST_CASE("cancel() aborts every pending operation and keeps the connection") {
-  client_fixture f;
-  slow_server slow(f.srv);
-  f.connect_ok();
-  std::vector<result<ami::response>> rs(5);
-  for (auto& r : rs) f.c.async_send(ami::action("Slow"), r.handler());
-  REQUIRE(f.server_got("Slow", 5));
-  f.c.cancel();
-  REQUIRE(ami::test::run_until(f.io, [&] {
-    return std::all_of(rs.begin(), rs.end(), [](const auto& r) { return r.done(); });
-  }));
-  for (const auto& r : rs) CHECK(*r.ec == boost::asio::error::operation_aborted);
-  slow.release();
-  ping_ok(f);
-  CHECK(f.c.stats().late == 5);
-}
+  TEST_CASE("cancel() aborts every pending operation and keeps the connection") {
+    client_fixture f;
+    slow_server slow(f.srv);
+    f.connect_ok();
+    std::vector<result<ami::response>> rs(5);
+    for (auto& r : rs) f.c.async_send(ami::action("Slow"), r.handler());
+    REQUIRE(f.server_got("Slow", 5));
+    f.c.cancel();
+    REQUIRE(ami::test::run_until(f.io, [&] {
+      return std::all_of(rs.begin(), rs.end(), [](const auto& r) { return r.done(); });
+    }));
+    for (const auto& r : rs) CHECK(*r.ec == boost::asio::error::operation_aborted);
+    slow.release();
+    ping_ok(f);
+    CHECK(f.c.stats().late == 5);
+  }
 
-TEST_CASE("cancelling a connect abandons the attempt") {
-  client_fixture f;
-  f.srv.stall(true);  // no banner
-  boost::asio::cancellation_signal sig;
-  ami::test::done_flag d;
-  f.c.async_connect(f.cfg, boost::asio::bind_cancellation_slot(sig.slot(), d.handler()));
-  REQUIRE(ami::test::run_until(f.io, [&] { return f.srv.wait_for_sessions(1, 0ms); }));
-  sig.emit(boost::asio::cancellation_type::terminal);
-  REQUIRE(f.wait(d));
-  CHECK(*d.ec == boost::asio::error::operation_aborted);
-  CHECK(f.c.state() == ami::connection_state::disconnected);
-  CHECK(f.srv.wait_for_sessions(0, 5s));
-}
+  TEST_CASE("cancelling a connect abandons the attempt") {
+    client_fixture f;
+    f.srv.stall(true);  // no banner
+    boost::asio::cancellation_signal sig;
+    ami::test::done_flag d;
+    f.c.async_connect(f.cfg, boost::asio::bind_cancellation_slot(sig.slot(), d.handler()));
+    REQUIRE(ami::test::run_until(f.io, [&] { return f.srv.wait_for_sessions(1, 0ms); }));
+    sig.emit(boost::asio::cancellation_type::terminal);
+    REQUIRE(f.wait(d));
+    CHECK(*d.ec == boost::asio::error::operation_aborted);
+    CHECK(f.c.state() == ami::connection_state::disconnected);
+    CHECK(f.srv.wait_for_sessions(0, 5s));
+  }
 
-TEST_CASE("close() aborts everything and disconnects") {
-  client_fixture f;
-  slow_server slow(f.srv);
-  f.connect_ok();
-  result<ami::response> r;
-  f.c.async_send(ami::action("Slow"), r.handler());
-  REQUIRE(f.server_got("Slow"));
-  f.c.close();
-  REQUIRE(f.wait(r));
-  CHECK(*r.ec == boost::asio::error::operation_aborted);
-  CHECK(f.c.state() == ami::connection_state::disconnected);
-  CHECK(f.srv.wait_for_sessions(0, 5s));
-  slow.release();
-}
+  TEST_CASE("close() aborts everything and disconnects") {
+    client_fixture f;
+    slow_server slow(f.srv);
+    f.connect_ok();
+    result<ami::response> r;
+    f.c.async_send(ami::action("Slow"), r.handler());
+    REQUIRE(f.server_got("Slow"));
+    f.c.close();
+    REQUIRE(f.wait(r));
+    CHECK(*r.ec == boost::asio::error::operation_aborted);
+    CHECK(f.c.state() == ami::connection_state::disconnected);
+    CHECK(f.srv.wait_for_sessions(0, 5s));
+    slow.release();
+  }
 
 }  // TEST_SUITE

@@ -46,7 +46,8 @@ void replay(const std::string& name, replayed& out) {
   // Queued while logging in, written once logged in, answered by the capture's bytes.
   ami::proto::parser_options client_side;
   client_side.expect_banner = false;
-  for (const auto& o : ami::test::parse_all(ami::test::read_data(name + ".sent.raw"), client_side)) {
+  for (const auto& o :
+       ami::test::parse_all(ami::test::read_data(name + ".sent.raw"), client_side)) {
     ami::action a(std::string(o.msg.head()));
     for (std::size_t i = 1; i < o.msg.size(); ++i) a.add(o.msg[i].name, o.msg[i].value);
     const std::string id(o.msg.action_id());
@@ -76,47 +77,48 @@ void replay(const std::string& name, replayed& out) {
 }  // namespace
 
 TEST_SUITE("client") {
-
-TEST_CASE("replay of session1 (AMI 13.0.0)") {
-  replayed r;
-  replay("session1", r);
-  for (const auto& [id, a] : r.answers) {
-    CAPTURE(id);
-    CHECK_FALSE(*a.ec);
+  TEST_CASE("replay of session1 (AMI 13.0.0)") {
+    replayed r;
+    replay("session1", r);
+    for (const auto& [key, a] : r.answers) {
+      const std::string id = key;
+      CAPTURE(id);
+      CHECK_FALSE(*a.ec);
+    }
+    CHECK(r.answers["2"].value.get("Ping") == "Pong");
+    CHECK(r.answers["3"].value.events().empty());
+    REQUIRE(r.answers["3"].value.complete() != nullptr);
+    CHECK(r.answers["4"].value.events().size() == 2);
+    CHECK(r.answers["5"].value.events().size() == 2);
+    REQUIRE(r.answers["6"].value.output().size() == 1);
+    CHECK(r.answers["6"].value.output()[0].rfind("Asterisk GIT-master", 0) == 0);
+    CHECK(r.answers["7"].value.get("NewMessages") == "0");
+    CHECK(r.answers["9"].value.get("Challenge") == "364772732");
+    CHECK(r.answers["10"].value.status() == "Goodbye");
+    REQUIRE(r.originates.count("o1") == 1);
+    CHECK_FALSE(*r.originates["o1"].ec);
+    CHECK(r.originates["o1"].value.outcome == ami::originate_outcome::answered);
+    CHECK(r.events == unsolicited_events("session1"));
+    CHECK(r.items == 1 + 3 + 3 + 1);  // complete; QueueStatus 2+1; Status 2+1; OriginateResponse
   }
-  CHECK(r.answers["2"].value.get("Ping") == "Pong");
-  CHECK(r.answers["3"].value.events().empty());
-  REQUIRE(r.answers["3"].value.complete() != nullptr);
-  CHECK(r.answers["4"].value.events().size() == 2);
-  CHECK(r.answers["5"].value.events().size() == 2);
-  REQUIRE(r.answers["6"].value.output().size() == 1);
-  CHECK(r.answers["6"].value.output()[0].rfind("Asterisk GIT-master", 0) == 0);
-  CHECK(r.answers["7"].value.get("NewMessages") == "0");
-  CHECK(r.answers["9"].value.get("Challenge") == "364772732");
-  CHECK(r.answers["10"].value.status() == "Goodbye");
-  REQUIRE(r.originates.count("o1") == 1);
-  CHECK_FALSE(*r.originates["o1"].ec);
-  CHECK(r.originates["o1"].value.outcome == ami::originate_outcome::answered);
-  CHECK(r.events == unsolicited_events("session1"));
-  CHECK(r.items == 1 + 3 + 3 + 1);  // complete; QueueStatus 2+1; Status 2+1; OriginateResponse
-}
 
-TEST_CASE("replay of session18 (AMI 7.0.3, IAXpeers items without ActionID)") {
-  replayed r;
-  replay("session18", r);
-  for (const auto& [id, a] : r.answers) {
-    CAPTURE(id);
-    CHECK_FALSE(*a.ec);
+  TEST_CASE("replay of session18 (AMI 7.0.3, IAXpeers items without ActionID)") {
+    replayed r;
+    replay("session18", r);
+    for (const auto& [key, a] : r.answers) {
+      const std::string id = key;
+      CAPTURE(id);
+      CHECK_FALSE(*a.ec);
+    }
+    CHECK(r.answers["3"].value.events().size() == 3);
+    REQUIRE(r.answers["5"].value.events().size() == 1);
+    CHECK(r.answers["5"].value.events()[0].get("ObjectName") == "iaxpeer1");
+    CHECK(r.answers["4"].value.get("SIP-T.38Support").has_value());
+    CHECK(r.answers["8"].value.events().size() == 2);
+    CHECK(r.answers["14"].value.output().size() == 5);
+    CHECK(r.answers["22"].value.status() == "Goodbye");
+    CHECK(r.originates["o1"].value.outcome == ami::originate_outcome::answered);
+    CHECK(r.events == unsolicited_events("session18"));
   }
-  CHECK(r.answers["3"].value.events().size() == 3);
-  REQUIRE(r.answers["5"].value.events().size() == 1);
-  CHECK(r.answers["5"].value.events()[0].get("ObjectName") == "iaxpeer1");
-  CHECK(r.answers["4"].value.get("SIP-T.38Support").has_value());
-  CHECK(r.answers["8"].value.events().size() == 2);
-  CHECK(r.answers["14"].value.output().size() == 5);
-  CHECK(r.answers["22"].value.status() == "Goodbye");
-  CHECK(r.originates["o1"].value.outcome == ami::originate_outcome::answered);
-  CHECK(r.events == unsolicited_events("session18"));
-}
 
 }  // TEST_SUITE

@@ -79,7 +79,8 @@ struct client_fixture {
 
   template <class T>
   bool wait(const T& r, std::chrono::milliseconds deadline = 10s) {
-    return run_until(io, [&] { return r.done(); }, deadline);
+    return run_until(
+        io, [&] { return r.done(); }, deadline);
   }
 
   // Runs the client until the server has received n actions of that name.

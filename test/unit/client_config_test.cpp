@@ -52,14 +52,35 @@ TEST_CASE("from_url: defaults, amis, IPv6, fractional timeouts, limits") {
 }
 
 TEST_CASE("from_url rejects what it cannot use, with invalid_url") {
-  for (const char* bad : {
-           "", "pbx:5038", "http://u@h", "ami://", "ami://u@", "ami://u@h:0", "ami://u@h:65536",
-           "ami://u@h:50x", "ami://u@h:", "ami://u@h:1:2", "ami://u@[::1", "ami://u@[::1]x",
-           "ami://u@h/path", "ami://u@h#frag", "ami://u%0D@h", "ami://u:p%0A@h", "ami://u:p%00@h",
-           "ami://u@h?events=on%0d%0aAction:%20Logoff", "ami://u@h?unknown=1", "ami://u@h?auth=sha",
-           "ami://u@h?timeout=-1", "ami://u@h?timeout=x", "ami://u@h?timeout=", "ami://u@h?events=",
-           "ami://u@h?max_in_flight=-1", "ami://u%zz@h", "ami://u%4@h", "ami://u@h\r\n",
-           "ami://u@h x"}) {
+  for (const char* bad : {"",
+                          "pbx:5038",
+                          "http://u@h",
+                          "ami://",
+                          "ami://u@",
+                          "ami://u@h:0",
+                          "ami://u@h:65536",
+                          "ami://u@h:50x",
+                          "ami://u@h:",
+                          "ami://u@h:1:2",
+                          "ami://u@[::1",
+                          "ami://u@[::1]x",
+                          "ami://u@h/path",
+                          "ami://u@h#frag",
+                          "ami://u%0D@h",
+                          "ami://u:p%0A@h",
+                          "ami://u:p%00@h",
+                          "ami://u@h?events=on%0d%0aAction:%20Logoff",
+                          "ami://u@h?unknown=1",
+                          "ami://u@h?auth=sha",
+                          "ami://u@h?timeout=-1",
+                          "ami://u@h?timeout=x",
+                          "ami://u@h?timeout=",
+                          "ami://u@h?events=",
+                          "ami://u@h?max_in_flight=-1",
+                          "ami://u%zz@h",
+                          "ami://u%4@h",
+                          "ami://u@h\r\n",
+                          "ami://u@h x"}) {
     CAPTURE(bad);
     boost::system::error_code ec;
     ami::config::from_url(bad, ec);
@@ -137,8 +158,9 @@ TEST_CASE("originate outcomes from Response and Reason") {
   CHECK(std::string(ami::to_string(originate_outcome::no_answer)) == "no_answer");
 
   ami::response r(ami::test::wire("Response: Success\nMessage: Originate successfully queued\n\n"));
-  r.set_complete(ami::test::wire(
-      "Event: OriginateResponse\nResponse: Failure\nChannel: Local/1\nReason: 5\nUniqueid: u1\n\n"));
+  r.set_complete(
+      ami::test::wire("Event: OriginateResponse\nResponse: Failure\nChannel: Local/1\nReason: "
+                      "5\nUniqueid: u1\n\n"));
   const auto res = ami::make_originate_result(std::move(r));
   CHECK(res.outcome == originate_outcome::busy);
   CHECK(res.reason == 5);
@@ -171,8 +193,9 @@ TEST_CASE("originate_request builds an Async Originate") {
 }
 
 TEST_CASE("response: status, ok, output in both formats, owned bytes") {
-  ami::response legacy(ami::test::wire(
-      "Response: Follows\nPrivilege: Command\nActionID: 1\nline one\nline two\n--END COMMAND--\n\n"));
+  ami::response legacy(
+      ami::test::wire("Response: Follows\nPrivilege: Command\nActionID: 1\nline one\nline "
+                      "two\n--END COMMAND--\n\n"));
   CHECK(legacy.status() == "Follows");
   CHECK(legacy.ok());
   CHECK(legacy.output() == std::vector<std::string>{"line one", "line two"});

@@ -76,7 +76,8 @@ TEST_CASE("Cancelled ends the list with list_incomplete") {
   list_collector lc;
   ami::response r;
   lc.add(wire("Event: Item\nActionID: 1\n\n"), r, true);
-  const auto end = lc.add(wire("Event: ItemsComplete\nActionID: 1\nEventList: Cancelled\n\n"), r, true);
+  const auto end =
+      lc.add(wire("Event: ItemsComplete\nActionID: 1\nEventList: Cancelled\n\n"), r, true);
   CHECK(end.done);
   CHECK(end.failed == ami::error::list_incomplete);
 }

@@ -94,8 +94,8 @@ TEST_CASE("random operations agree with std::map") {
     } else {
       // Mostly the oldest entries complete, sometimes a random one.
       auto it = model.begin();
-      const auto skip = rng() % 8 == 0 ? rng() % model.size()
-                                       : rng() % std::min<std::size_t>(4, model.size());
+      const auto skip =
+          rng() % 8 == 0 ? rng() % model.size() : rng() % std::min<std::size_t>(4, model.size());
       std::advance(it, static_cast<long>(skip));
       if (!t.erase(it->first)) ++mismatches;
       model.erase(it);

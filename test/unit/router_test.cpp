@@ -143,10 +143,12 @@ TEST_CASE("interleaved lists and unrelated events") {
   CHECK(t.respond(nq, "Response: Success\nEventList: start\nMessage: Queue status will follow\n") ==
         routed::answer);
   CHECK(t.feed("Event: Newchannel\nPrivilege: call,all\nChannel: X\n\n") == routed::event);
-  CHECK(t.respond(ns, "Response: Success\nEventList: start\nMessage: Channel status will follow\n") ==
-        routed::answer);
+  CHECK(
+      t.respond(ns, "Response: Success\nEventList: start\nMessage: Channel status will follow\n") ==
+      routed::answer);
   CHECK(t.rt.open_lists() == 2);
-  CHECK(t.feed("Event: QueueParams\nQueue: support\nActionID: " + iq + "\n\n") == routed::list_item);
+  CHECK(t.feed("Event: QueueParams\nQueue: support\nActionID: " + iq + "\n\n") ==
+        routed::list_item);
   CHECK(t.feed("Event: Status\nChannel: A\nActionID: " + is + "\n\n") == routed::list_item);
   CHECK(t.feed("Event: Hangup\nPrivilege: call,all\n\n") == routed::event);
   CHECK(t.feed("Event: QueueMember\nName: m\nActionID: " + iq + "\n\n") == routed::list_item);
@@ -401,16 +403,15 @@ namespace {
 std::map<std::string, record> route_capture(const std::string& name) {
   routing t;
   std::map<std::string, record> records;
-  for (const auto& a : ami::test::parse_all(ami::test::read_data(name + ".sent.raw"),
-                                            [] {
-                                              ami::proto::parser_options o;
-                                              o.expect_banner = false;
-                                              return o;
-                                            }())) {
+  for (const auto& a : ami::test::parse_all(ami::test::read_data(name + ".sent.raw"), [] {
+         ami::proto::parser_options o;
+         o.expect_banner = false;
+         return o;
+       }())) {
     const auto id = std::string(a.msg.action_id());
     const auto action = a.msg.head();
-    const auto kind = ami::iequals(action, "Originate") ? answer_kind::originate
-                                                          : answer_kind::response;
+    const auto kind =
+        ami::iequals(action, "Originate") ? answer_kind::originate : answer_kind::response;
     t.add(std::string(action), records[id], id, kind);
   }
   std::size_t events = 0;
@@ -432,7 +433,8 @@ std::map<std::string, record> route_capture(const std::string& name) {
 
 TEST_CASE("session1 capture (AMI 13.0.0): every action gets its complete answer") {
   auto r = route_capture("session1");
-  for (auto& [id, rec] : r) {
+  for (auto& [key, rec] : r) {
+    const std::string id = key;
     CAPTURE(id);
     CHECK(rec.completions == 1);
     CHECK_FALSE(rec.ec);
@@ -449,12 +451,13 @@ TEST_CASE("session1 capture (AMI 13.0.0): every action gets its complete answer"
 
 TEST_CASE("session18 capture (AMI 7.0.3): IAXpeers items without ActionID are collected") {
   auto r = route_capture("session18");
-  for (auto& [id, rec] : r) {
+  for (auto& [key, rec] : r) {
+    const std::string id = key;
     CAPTURE(id);
     CHECK(rec.completions == 1);
     CHECK_FALSE(rec.ec);
   }
-  CHECK(r["3"].resp.events().size() == 3);  // SIPpeers
+  CHECK(r["3"].resp.events().size() == 3);    // SIPpeers
   REQUIRE(r["5"].resp.events().size() == 1);  // IAXpeers
   CHECK(r["5"].resp.events()[0].get("ObjectName") == "iaxpeer1");
   CHECK(r["8"].resp.events().size() == 2);   // Status

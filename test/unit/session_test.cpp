@@ -110,10 +110,9 @@ TEST_CASE("plain login: banner, Login with Username, Secret and Events, then log
   h.answer(login, "Message: Authentication accepted\r\n");
   CHECK(h.conn.completions == 1);
   CHECK_FALSE(h.conn.ec);
-  CHECK(h.seen == std::vector<connection_state>{connection_state::connecting,
-                                                connection_state::connected,
-                                                connection_state::logging_in,
-                                                connection_state::logged_in});
+  CHECK(h.seen ==
+        std::vector<connection_state>{connection_state::connecting, connection_state::connected,
+                                      connection_state::logging_in, connection_state::logged_in});
   CHECK_FALSE(h.s.take_close_request());
   CHECK(h.feed("Event: FullyBooted\r\nPrivilege: system,all\r\n\r\n") == delivery::event);
   CHECK(h.s.fully_booted());
@@ -277,13 +276,14 @@ TEST_CASE("logoff: a server that never closes is closed by the client after the 
     h.s.logoff(h.s.reserve_id(), op(lo), h.now);
     h.settle();
     auto out = h.take_actions();
-    if (goodbye) h.feed("Response: Goodbye\r\nActionID: " + std::string(out[0].action_id()) + "\r\n\r\n");
+    if (goodbye)
+      h.feed("Response: Goodbye\r\nActionID: " + std::string(out[0].action_id()) + "\r\n\r\n");
     REQUIRE(h.s.next_deadline());
     h.s.expire(*h.s.next_deadline());
     h.settle();
     CHECK(lo.completions == 1);
-    CHECK(lo.ec == (goodbye ? boost::system::error_code{}
-                            : make_error_code(ami::error::action_timeout)));
+    CHECK(lo.ec ==
+          (goodbye ? boost::system::error_code{} : make_error_code(ami::error::action_timeout)));
     CHECK(h.s.take_close_request());
     CHECK(h.s.state() == connection_state::disconnected);
   }
@@ -385,7 +385,7 @@ TEST_CASE("a fault at every step completes everything exactly once and nothing h
       h.cfg.action_timeout = 30s;
       h.start();
       record action;
-      h.submit(action);  // queued until logged in (or sent once logged in)
+      h.submit(action);      // queued until logged in (or sent once logged in)
       ami::message pending;  // the internal action waiting for its answer
       if (st != step::connecting) {
         h.s.transport_connected(h.now);

@@ -39,8 +39,7 @@ std::uint64_t core_reserve(client_core& c) noexcept;
 void core_connect(const std::shared_ptr<client_core>& c, config cfg, std::uint64_t n,
                   operation_ptr op);
 void core_send(const std::shared_ptr<client_core>& c, action a, answer_kind answer,
-               std::optional<std::chrono::milliseconds> timeout, std::uint64_t n,
-               operation_ptr op);
+               std::optional<std::chrono::milliseconds> timeout, std::uint64_t n, operation_ptr op);
 void core_logoff(const std::shared_ptr<client_core>& c, std::uint64_t n, operation_ptr op);
 // Completes `op` with `ec` (through the handler's executor, never inline).
 void core_fail(const std::shared_ptr<client_core>& c, operation_ptr op,
@@ -95,9 +94,9 @@ class async_op final : public operation {
   template <class H>
   async_op(H&& h, const std::shared_ptr<client_core>& core, std::uint64_t n)
       : handler_(std::forward<H>(h)),
-        work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_,
-                                                                       core_executor(*core)),
-                                  boost::asio::execution::outstanding_work.tracked)) {
+        work_(boost::asio::prefer(
+            boost::asio::get_associated_executor(handler_, core_executor(*core)),
+            boost::asio::execution::outstanding_work.tracked)) {
     auto slot = boost::asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) slot.template emplace<op_canceller>(op_canceller{core, n});
   }
@@ -116,7 +115,7 @@ class async_op final : public operation {
 template <class Result, class Handler>
 operation_ptr make_op(Handler&& h, const std::shared_ptr<client_core>& core, std::uint64_t n) {
   return std::make_unique<async_op<std::decay_t<Handler>, Result>>(std::forward<Handler>(h), core,
-                                                                  n);
+                                                                   n);
 }
 
 // Initiation objects for boost::asio::async_initiate.

@@ -131,8 +131,7 @@ class router {
   entry* find_by_id(std::string_view id, bool for_event, std::uint64_t& n);
   entry* oldest_raw_text(std::uint64_t& n);
   entry* single_awaiting_response(std::uint64_t& n);
-  routed on_response(std::uint64_t n, entry& e, const message& m,
-                     std::vector<routed_result>& done);
+  routed on_response(std::uint64_t n, entry& e, const message& m, std::vector<routed_result>& done);
   routed on_list_event(std::uint64_t n, entry& e, const message& m,
                        std::vector<routed_result>& done);
   void leave_phase(std::uint64_t n, entry& e) noexcept;

@@ -64,8 +64,9 @@ class session {
 
   // disconnected -> connecting. `op` (number n, for abandon()) completes when logged in or
   // when the attempt fails. n is also the ActionID counter of the first action of the login
-  // (Login, or Challenge for MD5), so a caller that numbers its actions knows that id. If not disconnected, `op` fails at once with
-  // asio::error::already_connected (logged in) or asio::error::in_progress.
+  // (Login, or Challenge for MD5), so a caller that numbers its actions knows that id. If not
+  // disconnected, `op` fails at once with asio::error::already_connected (logged in) or
+  // asio::error::in_progress.
   void start(const config& cfg, std::uint64_t n, operation_ptr op, clock::time_point now);
   // connecting -> connected: the transport is up; now the banner is awaited.
   void transport_connected(clock::time_point now);
