@@ -89,15 +89,21 @@ int main(int argc, char** argv) {
   int port = 0;
   unsigned long long seq_n = 0, pipe_n = 0, window = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--host") == 0) host = argv[i + 1];
-    else if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
-    else if (strcmp(argv[i], "--pings-seq") == 0) seq_n = strtoull(argv[i + 1], nullptr, 10);
-    else if (strcmp(argv[i], "--pings-pipe") == 0) pipe_n = strtoull(argv[i + 1], nullptr, 10);
-    else if (strcmp(argv[i], "--window") == 0) window = strtoull(argv[i + 1], nullptr, 10);
+    if (strcmp(argv[i], "--host") == 0)
+      host = argv[i + 1];
+    else if (strcmp(argv[i], "--port") == 0)
+      port = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--pings-seq") == 0)
+      seq_n = strtoull(argv[i + 1], nullptr, 10);
+    else if (strcmp(argv[i], "--pings-pipe") == 0)
+      pipe_n = strtoull(argv[i + 1], nullptr, 10);
+    else if (strcmp(argv[i], "--window") == 0)
+      window = strtoull(argv[i + 1], nullptr, 10);
   }
   if (port <= 0 || window == 0) {
-    fprintf(stderr,
-            "usage: ami-bench-raw-ping --host H --port P --pings-seq N --pings-pipe M --window W\n");
+    fprintf(
+        stderr,
+        "usage: ami-bench-raw-ping --host H --port P --pings-seq N --pings-pipe M --window W\n");
     return 2;
   }
 

@@ -122,15 +122,12 @@ int main(int argc, char** argv) {
       return;
     }
     const auto t0 = clock_type::now();
-    client.async_send(ami::action("Ping"),
-                      [&, t0](boost::system::error_code ec, ami::response) {
-                        if (ec) return failed("Ping", ec);
-                        const auto dt = std::chrono::duration<double, std::micro>(
-                                            clock_type::now() - t0)
-                                            .count();
-                        if (++seq_done > warmup) latencies.push_back(dt);
-                        sequential_one();
-                      });
+    client.async_send(ami::action("Ping"), [&, t0](boost::system::error_code ec, ami::response) {
+      if (ec) return failed("Ping", ec);
+      const auto dt = std::chrono::duration<double, std::micro>(clock_type::now() - t0).count();
+      if (++seq_done > warmup) latencies.push_back(dt);
+      sequential_one();
+    });
   };
 
   client.async_connect(cfg, [&](boost::system::error_code ec) {
@@ -150,8 +147,8 @@ int main(int argc, char** argv) {
     const double seconds = std::chrono::duration<double>(pipe_end - pipe_start).count();
     std::printf(
         "ping_pipe n=%llu window=%llu seconds=%.4f pings_per_sec=%.0f cpu_us_per_ping=%.2f\n",
-        static_cast<unsigned long long>(answered), static_cast<unsigned long long>(window),
-        seconds, static_cast<double>(answered) / seconds,
+        static_cast<unsigned long long>(answered), static_cast<unsigned long long>(window), seconds,
+        static_cast<double>(answered) / seconds,
         (cpu_end - cpu_start) * 1e6 / static_cast<double>(answered));
   }
   return 0;

@@ -8,8 +8,8 @@
 #include <iostream>
 
 int main(int argc, char** argv) {
-  const auto cl = ami_examples::parse_command_line(argc, argv,
-                                                   "[--url URL] [COUNT [PATTERN [SECONDS]]]");
+  const auto cl =
+      ami_examples::parse_command_line(argc, argv, "[--url URL] [COUNT [PATTERN [SECONDS]]]");
   if (!cl) return 2;
   ami_examples::event_watch watch;
   if (cl->args.size() > 0) watch.count = std::atoi(cl->args[0].c_str());

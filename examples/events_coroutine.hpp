@@ -22,9 +22,9 @@
 namespace ami_examples {
 
 struct event_watch {
-  int count = 10;               // stop after this many events...
+  int count = 10;                 // stop after this many events...
   std::chrono::seconds wait{60};  // ...or after this long
-  std::string pattern = "*";    // event names to print: a name or a glob ("Queue*")
+  std::string pattern = "*";      // event names to print: a name or a glob ("Queue*")
 };
 
 // Prints one line per event: its name and the first few fields after Privilege.
@@ -52,12 +52,11 @@ inline boost::asio::awaitable<int> watch_events(ami::client& client, ami::config
 
   // Subscribe before connecting so that no early event is missed. The slot receives a
   // borrowed event, valid only during the call; it runs on this thread (one io.run()).
-  boost::signals2::scoped_connection sub =
-      client.on_event(watch.pattern, [&](const ami::event& e) {
-        if (seen >= watch.count) return;
-        print_event(out, ++seen, e);
-        if (seen == watch.count) wake.cancel();
-      });
+  boost::signals2::scoped_connection sub = client.on_event(watch.pattern, [&](const ami::event& e) {
+    if (seen >= watch.count) return;
+    print_event(out, ++seen, e);
+    if (seen == watch.count) wake.cancel();
+  });
 
   co_await client.async_connect(cfg, asio::use_awaitable);
   out << "logged in to " << client.banner()->text << '\n';
@@ -90,21 +89,20 @@ inline int run_events_coroutine(const std::string& url, const event_watch& watch
   boost::asio::io_context io;
   ami::client client{io};
   int status = 1;
-  boost::asio::co_spawn(io, watch_events(client, cfg, watch, out),
-                        [&](std::exception_ptr e, int result) {
-                          if (!e) {
-                            status = result;
-                            return;
-                          }
-                          try {
-                            std::rethrow_exception(e);
-                          } catch (const boost::system::system_error& err) {
-                            out << "error: " << err.code().message() << ' '
-                                << client.last_error_message() << '\n';
-                          } catch (const std::exception& err) {
-                            out << "error: " << err.what() << '\n';
-                          }
-                        });
+  boost::asio::co_spawn(
+      io, watch_events(client, cfg, watch, out), [&](std::exception_ptr e, int result) {
+        if (!e) {
+          status = result;
+          return;
+        }
+        try {
+          std::rethrow_exception(e);
+        } catch (const boost::system::system_error& err) {
+          out << "error: " << err.code().message() << ' ' << client.last_error_message() << '\n';
+        } catch (const std::exception& err) {
+          out << "error: " << err.what() << '\n';
+        }
+      });
   io.run();
   return status;
 }

@@ -1,8 +1,8 @@
 // originate_future [--url URL] [CHANNEL [EXTEN [CONTEXT]]]
 //   e.g. originate_future --url ami://admin:secret@pbx PJSIP/100 200 default
 //   (defaults: Local/100@default 200 default)
-#include "example_url.hpp"
 #include "originate_future.hpp"
+#include "example_url.hpp"
 
 #include <iostream>
 

@@ -59,10 +59,10 @@ inline int run_originate_future(const std::string& url, const call_target& targe
     // returns: here both the error code and the result, so that a call that was not
     // answered (busy, no answer, ...) still tells why instead of only throwing.
     std::future<std::pair<boost::system::error_code, ami::originate_result>> pending =
-        client.async_originate(call, boost::asio::use_future([](boost::system::error_code e,
-                                                                ami::originate_result r) {
-                                 return std::make_pair(e, std::move(r));
-                               }));
+        client.async_originate(
+            call, boost::asio::use_future([](boost::system::error_code e, ami::originate_result r) {
+              return std::make_pair(e, std::move(r));
+            }));
     out << "calling " << call.channel << " -> " << call.exten << '@' << call.context << '\n';
 
     auto [call_ec, result] = pending.get();  // blocks until the OriginateResponse

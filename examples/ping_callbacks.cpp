@@ -1,6 +1,6 @@
 // ping_callbacks [--url ami://user:secret@host:port]
-#include "example_url.hpp"
 #include "ping_callbacks.hpp"
+#include "example_url.hpp"
 
 #include <iostream>
 

@@ -102,8 +102,7 @@ inline bool parse_seconds(const std::string& s, double& out) {
 }
 
 // Parses the command line; on a usage error returns its one-line text.
-inline std::optional<std::string> parse_args(const std::vector<std::string>& args,
-                                             options& o) {
+inline std::optional<std::string> parse_args(const std::vector<std::string>& args, options& o) {
   std::size_t i = 0;
   // "--name VALUE" or "--name=VALUE".
   const auto value_of = [&](const std::string& arg, const char* name,
@@ -213,7 +212,8 @@ inline std::optional<std::string> make_config(const options& o, const env_lookup
   if (cfg.username.empty()) return std::string("no user name (--user, or a URL with one)");
   cfg.events = "off";
   const auto t = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_seconds * 1000));
-  cfg.connect_timeout = cfg.login_timeout = cfg.action_timeout = std::max(t, std::chrono::milliseconds(1));
+  cfg.connect_timeout = cfg.login_timeout = cfg.action_timeout =
+      std::max(t, std::chrono::milliseconds(1));
   return std::nullopt;
 }
 

@@ -25,6 +25,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <map>
@@ -319,6 +320,7 @@ class call_tracker {
       hung_up_ = true;
       std::string why(e.get_or("Cause-txt"));
       const std::string cause(e.get_or("Cause"));
+      hangup_cause_ = std::atoi(cause.c_str());
       if (why.empty()) why = "cause " + cause;
       else if (!cause.empty()) why += " (cause " + cause + ")";
       say_("hung up " + agent_ + ": " + why);
@@ -331,6 +333,11 @@ class call_tracker {
   bool number_dialing() const noexcept { return number_dialing_; }
   bool bridged() const noexcept { return bridged_; }
   const std::string& peer() const noexcept { return peer_; }
+  // The answered agent was hung up because the number does not exist in the dialplan
+  // (cause 1, unallocated number, or 3, no route), before any bridge.
+  bool number_unknown() const noexcept {
+    return hung_up_ && !bridged_ && (hangup_cause_ == 1 || hangup_cause_ == 3);
+  }
 
  private:
   bool is_agent(std::string_view channel, std::string_view uid) const {
@@ -351,6 +358,7 @@ class call_tracker {
   bool number_failed_ = false;
   bool bridged_ = false;
   bool hung_up_ = false;
+  int hangup_cause_ = 0;
 };
 
 inline int exit_code_of(originate_outcome o) noexcept {
@@ -413,7 +421,15 @@ inline void print_text(std::ostream& out, const outcome_report& r) {
     if (r.bridged) out << ", bridged with " << r.peer;
   } else if (r.reason) {
     out << (r.outcome == "no_answer" ? "no answer" : r.outcome == "failure" ? "failed" : r.outcome)
-        << ": " << r.channel << " (Reason " << *r.reason << ")";
+        << ": " << r.channel << " (Reason " << *r.reason;
+    if (!r.message.empty()) {
+      out << ", " << r.message;
+    } else if (*r.reason == 0) {
+      out << ", no such channel or extension";
+    } else if (*r.reason == 1) {
+      out << ", hung up before the answer";
+    }
+    out << ")";
     if (r.seconds) out << " after " << fixed(*r.seconds, 2) << " s";
   } else {
     out << r.outcome;
@@ -585,6 +601,13 @@ inline int run_dial(const std::vector<std::string>& args, std::ostream& out, std
       report.bridged = tracker.bridged();
       report.peer = tracker.peer();
       status = detail::exit_code_of(r.outcome);
+      if (r.outcome == originate_outcome::answered && tracker.number_unknown()) {
+        // Servers that do not check the number before the Originate (the simulator, some
+        // Asterisk versions) answer the agent, then hang up: the call failed all the same.
+        report.outcome = ami::to_string(originate_outcome::failure);
+        report.message = "no such extension: " + o.to + "@" + o.context;
+        status = exit_failed;
+      }
     } else if (ec == error::action_failed) {
       // The server would not place the call ("Extension does not exist.", "Permission
       // denied", ...): the call failed before it started.

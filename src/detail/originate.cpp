@@ -48,7 +48,11 @@ action originate_request::to_action() const {
   put("ChannelId", channel_id);
   put("OtherChannelId", other_channel_id);
   if (early_media) a.add("EarlyMedia", *early_media ? "true" : "false");
-  for (const auto& [name, value] : variables) a.add("Variable", name + "=" + value);
+  for (const auto& [name, value] : variables) {
+    std::string assignment = name;
+    assignment.append("=").append(value);
+    a.add("Variable", assignment);
+  }
   for (const auto& [key, value] : extra) a.add(key, value);
   a.set("Async", "true");
   if (!action_id.empty()) a.set("ActionID", action_id);

@@ -682,7 +682,7 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
       if (!ch) return error("No such channel");
       list.push_back(ch);
     } else {
-      list.assign(chans_.rbegin(), chans_.rend());
+      for (const auto& ch : chans_) list.insert(list.begin(), ch);
     }
     list_start(c, a, "Channel status will follow");
     const auto now = std::chrono::steady_clock::now();
@@ -848,6 +848,7 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
                                            std::chrono::system_clock::now().time_since_epoch())
                                            .count());
       q->members.push_back(m);
+      q->reindex();
       ok("Added interface to queue");
       emit(member_fields("QueueMemberAdded", *q, q->members.back(), true));
       queue_distribute(*q);
@@ -856,6 +857,7 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
       if (it == q->members.end()) return error("Unable to remove interface: Not there");
       const member_state m = *it;
       q->members.erase(it);
+      q->reindex();
       ok("Removed interface from queue");
       emit(member_fields("QueueMemberRemoved", *q, m, true));
     }

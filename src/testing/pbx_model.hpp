@@ -64,6 +64,50 @@ struct chan {
   std::string last_hangup_cause;
 };
 
+// Live channels in creation order, with a name index (both O(log n) under load).
+class chan_table {
+ public:
+  using map_type = std::map<std::uint64_t, std::shared_ptr<chan>>;
+  struct iterator {
+    map_type::const_iterator it;
+    const std::shared_ptr<chan>& operator*() const { return it->second; }
+    iterator& operator++() {
+      ++it;
+      return *this;
+    }
+    bool operator!=(const iterator& o) const { return it != o.it; }
+  };
+
+  void add(const std::shared_ptr<chan>& c) {
+    const auto seq = next_++;
+    order_.emplace(seq, c);
+    by_name_[c->name] = seq;
+  }
+  void remove(const std::shared_ptr<chan>& c) {
+    const auto it = by_name_.find(c->name);
+    if (it == by_name_.end() || order_[it->second] != c) return;
+    order_.erase(it->second);
+    by_name_.erase(it);
+  }
+  std::shared_ptr<chan> find(const std::string& name) const {
+    const auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : order_.at(it->second);
+  }
+  std::size_t size() const noexcept { return order_.size(); }
+  bool empty() const noexcept { return order_.empty(); }
+  void clear() {
+    order_.clear();
+    by_name_.clear();
+  }
+  iterator begin() const { return {order_.begin()}; }
+  iterator end() const { return {order_.end()}; }
+
+ private:
+  map_type order_;
+  std::unordered_map<std::string, std::uint64_t> by_name_;
+  std::uint64_t next_ = 0;
+};
+
 struct bridge_state {
   std::string id;
   std::vector<std::weak_ptr<chan>> members;
@@ -82,6 +126,11 @@ struct queue_state {
   queue cfg;
   std::vector<member_state> members;
   std::vector<std::weak_ptr<chan>> callers;  // waiting, in order
+  std::unordered_map<std::string, std::size_t> member_index;  // interface -> members[i]
+  void reindex() {
+    member_index.clear();
+    for (std::size_t i = 0; i < members.size(); ++i) member_index[members[i].cfg.interface] = i;
+  }
   int completed = 0;
   int abandoned = 0;
   long holdtime = 0;
@@ -181,7 +230,7 @@ class pbx_model {
 
   server_state& st_;
   pbx_config cfg_;
-  std::vector<std::shared_ptr<chan>> chans_;  // creation order
+  chan_table chans_;
   std::map<std::string, bridge_state> bridges_;
   std::vector<queue_state> queues_;
   std::vector<mailbox_state> mailboxes_;
@@ -209,6 +258,10 @@ class pbx_model {
   std::chrono::steady_clock::time_point load_started_;
   std::uint64_t load_events_at_start_ = 0;
   double load_calls_started_ = 0;
+  bool load_ticked_ = false;
+  std::size_t load_calls_live_ = 0;  // load calls not hung up yet
+  std::size_t load_calls_cap_ = 0;   // beyond this the generator waits: a saturated server
+                                     // sends fewer events instead of starving its sockets
   std::uint64_t load_caller_seq_ = 0;
 };
 

@@ -151,10 +151,14 @@ class json_reader {
           for (int k = 0; k < 4; ++k) {
             const char h = s_[i_++];
             code <<= 4;
-            if (h >= '0' && h <= '9') code |= static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f') code |= static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') code |= static_cast<unsigned>(h - 'A' + 10);
-            else return false;
+            if (h >= '0' && h <= '9')
+              code |= static_cast<unsigned>(h - '0');
+            else if (h >= 'a' && h <= 'f')
+              code |= static_cast<unsigned>(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F')
+              code |= static_cast<unsigned>(h - 'A' + 10);
+            else
+              return false;
           }
           out.push_back(static_cast<char>(code & 0xFF));  // the tools only escape bytes
           break;
@@ -230,248 +234,249 @@ struct cli_fixture {
 }  // namespace
 
 TEST_SUITE("ami-cli") {
-
-TEST_CASE("Ping: aligned Key: Value lines, exit 0") {
-  cli_fixture f;
-  const auto r = cli(f.args({"Ping"}));
-  CHECK(*r.status == ami::tools::cli::exit_success);
-  CHECK(r.err.empty());
-  const auto lines = split_lines(r.out);
-  REQUIRE(lines.size() >= 3);
-  CHECK(lines[0] == " Response: Success");  // keys right-aligned to the longest, Timestamp
-  CHECK(contains(r.out, "\n     Ping: Pong\n"));
-  CHECK(contains(r.out, "Timestamp: "));
-  CHECK(f.srv.wait_for_action("Logoff", 5s));
-}
-
-TEST_CASE("an unknown action is an Error response: printed, exit 1") {
-  cli_fixture f;
-  const auto r = cli(f.args({"NoSuchAction"}));
-  CHECK(*r.status == ami::tools::cli::exit_error);
-  CHECK(contains(r.out, "Response: Error"));
-  CHECK(contains(r.out, "Message: Invalid/unknown command: NoSuchAction"));
-  CHECK(contains(r.err, "ami-cli: NoSuchAction: Error: Invalid/unknown command"));
-}
-
-TEST_CASE("a refused login exits 2 with one line on stderr and never the secret") {
-  cli_fixture f;
-  const std::string secret = "Very-Secret-42";
-  const std::string port = std::to_string(f.srv.port());
-
-  SUBCASE("secret in the URL") {
-    const auto r = cli({"--url", "ami://admin:" + secret + "@127.0.0.1:" + port, "--timeout",
-                        "5", "Ping"});
-    CHECK(*r.status == ami::tools::cli::exit_failure);
-    CHECK(r.out.empty());
-    CHECK(split_lines(r.err).size() == 1);
-    CHECK(contains(r.err, "cannot log in to ami://admin:***@127.0.0.1:" + port));
-    CHECK(contains(r.err, "Authentication failed"));
-    CHECK_FALSE(contains(r.err, secret));
+  TEST_CASE("Ping: aligned Key: Value lines, exit 0") {
+    cli_fixture f;
+    const auto r = cli(f.args({"Ping"}));
+    CHECK(*r.status == ami::tools::cli::exit_success);
+    CHECK(r.err.empty());
+    const auto lines = split_lines(r.out);
+    REQUIRE(lines.size() >= 3);
+    CHECK(lines[0] == " Response: Success");  // keys right-aligned to the longest, Timestamp
+    CHECK(contains(r.out, "\n     Ping: Pong\n"));
+    CHECK(contains(r.out, "Timestamp: "));
+    CHECK(f.srv.wait_for_action("Logoff", 5s));
   }
-  SUBCASE("secret from --secret") {
-    const auto r = cli({"--host", "127.0.0.1", "--port", port, "--user", "admin", "--secret",
-                        secret, "--timeout", "5", "Ping"});
-    CHECK(*r.status == ami::tools::cli::exit_failure);
-    CHECK(contains(r.err, "ami://admin:***@127.0.0.1:" + port));
-    CHECK_FALSE(contains(r.err, secret));
-  }
-  SUBCASE("secret from AMI_SECRET") {
-    const auto r = cli({"--timeout", "5", "Ping"},
-                       {{"AMI_URL", "ami://admin@127.0.0.1:" + port}, {"AMI_SECRET", secret}});
-    CHECK(*r.status == ami::tools::cli::exit_failure);
-    CHECK_FALSE(contains(r.err, secret));
-  }
-}
 
-TEST_CASE("the connection settings come from AMI_URL and AMI_SECRET, or the options") {
-  cli_fixture f;
-  const std::string port = std::to_string(f.srv.port());
-  SUBCASE("environment") {
-    const auto r = cli({"--timeout", "5", "Ping"},
-                       {{"AMI_URL", "ami://admin@127.0.0.1:" + port}, {"AMI_SECRET", "amp111"}});
-    CHECK(*r.status == 0);
-    CHECK(contains(r.out, "Ping: Pong"));
+  TEST_CASE("an unknown action is an Error response: printed, exit 1") {
+    cli_fixture f;
+    const auto r = cli(f.args({"NoSuchAction"}));
+    CHECK(*r.status == ami::tools::cli::exit_error);
+    CHECK(contains(r.out, "Response: Error"));
+    CHECK(contains(r.out, "Message: Invalid/unknown command: NoSuchAction"));
+    CHECK(contains(r.err, "ami-cli: NoSuchAction: Error: Invalid/unknown command"));
   }
-  SUBCASE("options override the URL") {
-    const auto r = cli({"--url", "ami://nobody:x@127.0.0.1:1", "--port", port, "--user", "admin",
-                        "--secret", "amp111", "--timeout", "5", "Ping"});
-    CHECK(*r.status == 0);
-  }
-  SUBCASE("MD5 login") {
-    const auto r = cli(f.args({"--auth", "md5", "Ping"}));
-    CHECK(*r.status == 0);
-    bool challenged = false;
-    for (const auto& m : f.srv.received()) {
-      challenged = challenged || ami::iequals(m.get_or("Action"), "Challenge");
+
+  TEST_CASE("a refused login exits 2 with one line on stderr and never the secret") {
+    cli_fixture f;
+    const std::string secret = "Very-Secret-42";
+    const std::string port = std::to_string(f.srv.port());
+
+    SUBCASE("secret in the URL") {
+      const auto r =
+          cli({"--url", "ami://admin:" + secret + "@127.0.0.1:" + port, "--timeout", "5", "Ping"});
+      CHECK(*r.status == ami::tools::cli::exit_failure);
+      CHECK(r.out.empty());
+      CHECK(split_lines(r.err).size() == 1);
+      CHECK(contains(r.err, "cannot log in to ami://admin:***@127.0.0.1:" + port));
+      CHECK(contains(r.err, "Authentication failed"));
+      CHECK_FALSE(contains(r.err, secret));
     }
-    CHECK(challenged);
-  }
-  SUBCASE("nothing listening") {
-    std::string dead_port;
-    {
-      ami::testing::server other;
-      other.start();
-      dead_port = std::to_string(other.port());
+    SUBCASE("secret from --secret") {
+      const auto r = cli({"--host", "127.0.0.1", "--port", port, "--user", "admin", "--secret",
+                          secret, "--timeout", "5", "Ping"});
+      CHECK(*r.status == ami::tools::cli::exit_failure);
+      CHECK(contains(r.err, "ami://admin:***@127.0.0.1:" + port));
+      CHECK_FALSE(contains(r.err, secret));
     }
-    const auto r = cli({"--url", "ami://admin:amp111@127.0.0.1:" + dead_port, "--timeout", "5",
-                        "Ping"});
-    CHECK(*r.status == ami::tools::cli::exit_failure);
-    CHECK(contains(r.err, "cannot log in to ami://admin:***@127.0.0.1:" + dead_port));
+    SUBCASE("secret from AMI_SECRET") {
+      const auto r = cli({"--timeout", "5", "Ping"},
+                         {{"AMI_URL", "ami://admin@127.0.0.1:" + port}, {"AMI_SECRET", secret}});
+      CHECK(*r.status == ami::tools::cli::exit_failure);
+      CHECK_FALSE(contains(r.err, secret));
+    }
   }
-}
 
-TEST_CASE("Key=Value splits at the first '=' and repeated keys are all sent") {
-  cli_fixture f;
-  f.srv.on_action("Setvar", [](ami::testing::session& s, const ami::message& a) {
-    s.respond(a, {{"Response", "Success"}, {"Message", "Variable Set"}});
-    return true;
-  });
-  const auto r = cli(f.args({"Setvar", "Variable=a=1", "Variable=b=2", "Value=", "ActionID=cli-7"}));
-  CHECK(*r.status == 0);
-  CHECK(contains(r.out, "ActionID: cli-7"));
-  std::optional<ami::message> sent;
-  for (const auto& m : f.srv.received()) {
-    if (ami::iequals(m.get_or("Action"), "Setvar")) sent = m;
+  TEST_CASE("the connection settings come from AMI_URL and AMI_SECRET, or the options") {
+    cli_fixture f;
+    const std::string port = std::to_string(f.srv.port());
+    SUBCASE("environment") {
+      const auto r = cli({"--timeout", "5", "Ping"},
+                         {{"AMI_URL", "ami://admin@127.0.0.1:" + port}, {"AMI_SECRET", "amp111"}});
+      CHECK(*r.status == 0);
+      CHECK(contains(r.out, "Ping: Pong"));
+    }
+    SUBCASE("options override the URL") {
+      const auto r = cli({"--url", "ami://nobody:x@127.0.0.1:1", "--port", port, "--user", "admin",
+                          "--secret", "amp111", "--timeout", "5", "Ping"});
+      CHECK(*r.status == 0);
+    }
+    SUBCASE("MD5 login") {
+      const auto r = cli(f.args({"--auth", "md5", "Ping"}));
+      CHECK(*r.status == 0);
+      bool challenged = false;
+      for (const auto& m : f.srv.received()) {
+        challenged = challenged || ami::iequals(m.get_or("Action"), "Challenge");
+      }
+      CHECK(challenged);
+    }
+    SUBCASE("nothing listening") {
+      std::string dead_port;
+      {
+        ami::testing::server other;
+        other.start();
+        dead_port = std::to_string(other.port());
+      }
+      const auto r =
+          cli({"--url", "ami://admin:amp111@127.0.0.1:" + dead_port, "--timeout", "5", "Ping"});
+      CHECK(*r.status == ami::tools::cli::exit_failure);
+      CHECK(contains(r.err, "cannot log in to ami://admin:***@127.0.0.1:" + dead_port));
+    }
   }
-  REQUIRE(sent);
-  CHECK(sent->get_all("Variable") == std::vector<std::string_view>{"a=1", "b=2"});
-  CHECK(sent->get("Value") == std::string_view{});
-  CHECK(sent->action_id() == "cli-7");
-}
 
-TEST_CASE("a list action prints the response, every item and the Complete event") {
-  cli_fixture f;
-  SUBCASE("QueueStatus") {
-    const auto r = cli(f.args({"QueueStatus"}));
-    CHECK(*r.status == 0);
-    CHECK(contains(r.out, "EventList: start"));
-    CHECK(contains(r.out, "Event: QueueParams"));
-    CHECK(contains(r.out, "Event: QueueMember"));
-    CHECK(contains(r.out, "Event: QueueStatusComplete"));
-    // Blocks are separated by one empty line: response, QueueParams, QueueMember, Complete.
-    std::size_t blank = 0;
-    for (const auto& l : split_lines(r.out)) blank += l.empty() ? 1U : 0U;
-    CHECK(blank == 3);
-  }
-  SUBCASE("CoreShowChannels with two calls") {
-    const auto a = f.srv.incoming_call("PJSIP/trunk1", "200");
-    const auto b = f.srv.incoming_call("PJSIP/trunk1", "200");
-    const auto r = cli(f.args({"CoreShowChannels"}));
-    CHECK(*r.status == 0);
-    CHECK(contains(r.out, "Channel: " + a + "\n"));
-    CHECK(contains(r.out, "Channel: " + b + "\n"));
-    CHECK(contains(r.out, "Event: CoreShowChannelsComplete"));
-    CHECK(contains(r.out, "ListItems: 2"));
-  }
-}
-
-TEST_CASE("--json prints one valid JSON object per message") {
-  cli_fixture f;
-  const auto r = cli(f.args({"--json", "QueueStatus"}));
-  CHECK(*r.status == 0);
-  const auto lines = split_lines(r.out);
-  REQUIRE(lines.size() == 4);
-  std::vector<std::string> kinds, heads;
-  for (const auto& line : lines) {
-    const auto v = json_reader(line).parse();
-    REQUIRE_MESSAGE(v, "not valid JSON: " << line);
-    std::string kind;
-    const auto fields = fields_of(*v, kind);
-    REQUIRE_FALSE(fields.empty());
-    kinds.push_back(kind);
-    heads.push_back(fields[0].first + "=" + fields[0].second);
-  }
-  CHECK(kinds == std::vector<std::string>{"response", "event", "event", "event"});
-  CHECK(heads == std::vector<std::string>{"Response=Success", "Event=QueueParams",
-                                          "Event=QueueMember", "Event=QueueStatusComplete"});
-
-  SUBCASE("values that need escaping") {
-    f.srv.on_action("Odd", [](ami::testing::session& s, const ami::message& a) {
-      s.respond(a, {{"Response", "Success"}, {"Quote", "say \"hi\" \\ \t tab"}, {"Bytes", "\xff\x01"}});
+  TEST_CASE("Key=Value splits at the first '=' and repeated keys are all sent") {
+    cli_fixture f;
+    f.srv.on_action("Setvar", [](ami::testing::session& s, const ami::message& a) {
+      s.respond(a, {{"Response", "Success"}, {"Message", "Variable Set"}});
       return true;
     });
-    const auto odd = cli(f.args({"--json", "Odd"}));
-    CHECK(*odd.status == 0);
-    const auto v = json_reader(split_lines(odd.out).at(0)).parse();
-    REQUIRE(v);
-    std::string kind;
-    const auto fields = fields_of(*v, kind);
-    bool quote = false, bytes = false;
-    for (const auto& [k, val] : fields) {
-      quote = quote || (k == "Quote" && val == "say \"hi\" \\ \t tab");
-      bytes = bytes || (k == "Bytes" && val == "\xff\x01");
+    const auto r =
+        cli(f.args({"Setvar", "Variable=a=1", "Variable=b=2", "Value=", "ActionID=cli-7"}));
+    CHECK(*r.status == 0);
+    CHECK(contains(r.out, "ActionID: cli-7"));
+    std::optional<ami::message> sent;
+    for (const auto& m : f.srv.received()) {
+      if (ami::iequals(m.get_or("Action"), "Setvar")) sent = m;
     }
-    CHECK(quote);
-    CHECK(bytes);
+    REQUIRE(sent);
+    CHECK(sent->get_all("Variable") == std::vector<std::string_view>{"a=1", "b=2"});
+    CHECK(sent->get("Value") == std::string_view{});
+    CHECK(sent->action_id() == "cli-7");
   }
-  SUBCASE("an Error response is still JSON, exit 1") {
-    const auto e = cli(f.args({"--json", "NoSuchAction"}));
-    CHECK(*e.status == 1);
-    const auto v = json_reader(split_lines(e.out).at(0)).parse();
-    REQUIRE(v);
-    std::string kind;
-    CHECK(fields_of(*v, kind).at(0).second == "Error");
+
+  TEST_CASE("a list action prints the response, every item and the Complete event") {
+    cli_fixture f;
+    SUBCASE("QueueStatus") {
+      const auto r = cli(f.args({"QueueStatus"}));
+      CHECK(*r.status == 0);
+      CHECK(contains(r.out, "EventList: start"));
+      CHECK(contains(r.out, "Event: QueueParams"));
+      CHECK(contains(r.out, "Event: QueueMember"));
+      CHECK(contains(r.out, "Event: QueueStatusComplete"));
+      // Blocks are separated by one empty line: response, QueueParams, QueueMember, Complete.
+      std::size_t blank = 0;
+      for (const auto& l : split_lines(r.out)) blank += l.empty() ? 1U : 0U;
+      CHECK(blank == 3);
+    }
+    SUBCASE("CoreShowChannels with two calls") {
+      const auto a = f.srv.incoming_call("PJSIP/trunk1", "200");
+      const auto b = f.srv.incoming_call("PJSIP/trunk1", "200");
+      const auto r = cli(f.args({"CoreShowChannels"}));
+      CHECK(*r.status == 0);
+      CHECK(contains(r.out, "Channel: " + a + "\n"));
+      CHECK(contains(r.out, "Channel: " + b + "\n"));
+      CHECK(contains(r.out, "Event: CoreShowChannelsComplete"));
+      CHECK(contains(r.out, "ListItems: 2"));
+    }
   }
-}
 
-TEST_CASE("Command output lines are printed as they are, in both server formats") {
-  ami::testing::server_options old_server;
-  old_server.ami_version = "1.3.0";  // Asterisk 11: Response: Follows and --END COMMAND--
-  for (const auto& opts : {ami::testing::server_options{}, old_server}) {
-    CAPTURE(opts.ami_version);
-    ami::testing::server srv(opts);
-    srv.start();
-    const std::vector<std::string> base{"--url", srv.url(), "--timeout", "5"};
-
-    auto args = base;
-    args.insert(args.end(), {"Command", "Command=core show version"});
-    const auto r = cli(args);
+  TEST_CASE("--json prints one valid JSON object per message") {
+    cli_fixture f;
+    const auto r = cli(f.args({"--json", "QueueStatus"}));
     CHECK(*r.status == 0);
     const auto lines = split_lines(r.out);
-    REQUIRE(lines.size() == 1);
-    CHECK(lines[0].rfind("Asterisk ", 0) == 0);
-    CHECK(contains(lines[0], " built by ami @ sim"));
+    REQUIRE(lines.size() == 4);
+    std::vector<std::string> kinds, heads;
+    for (const auto& line : lines) {
+      const auto v = json_reader(line).parse();
+      REQUIRE_MESSAGE(v, "not valid JSON: " << line);
+      std::string kind;
+      const auto fields = fields_of(*v, kind);
+      REQUIRE_FALSE(fields.empty());
+      kinds.push_back(kind);
+      heads.push_back(fields[0].first + "=" + fields[0].second);
+    }
+    CHECK(kinds == std::vector<std::string>{"response", "event", "event", "event"});
+    CHECK(heads == std::vector<std::string>{"Response=Success", "Event=QueueParams",
+                                            "Event=QueueMember", "Event=QueueStatusComplete"});
 
-    args = base;
-    args.insert(args.end(), {"--json", "Command", "Command=core show channels"});
-    const auto j = cli(args);
-    CHECK(*j.status == 0);
-    const auto v = json_reader(split_lines(j.out).at(0)).parse();
-    REQUIRE(v);
-    const json* output = v->member("output");
-    REQUIRE(output != nullptr);
-    REQUIRE(output->items.size() == 3);  // header, "0 active channels", "0 active calls"
-    CHECK(output->items[1].text == "0 active channels");
+    SUBCASE("values that need escaping") {
+      f.srv.on_action("Odd", [](ami::testing::session& s, const ami::message& a) {
+        s.respond(
+            a, {{"Response", "Success"}, {"Quote", "say \"hi\" \\ \t tab"}, {"Bytes", "\xff\x01"}});
+        return true;
+      });
+      const auto odd = cli(f.args({"--json", "Odd"}));
+      CHECK(*odd.status == 0);
+      const auto v = json_reader(split_lines(odd.out).at(0)).parse();
+      REQUIRE(v);
+      std::string kind;
+      const auto fields = fields_of(*v, kind);
+      bool quote = false, bytes = false;
+      for (const auto& [k, val] : fields) {
+        quote = quote || (k == "Quote" && val == "say \"hi\" \\ \t tab");
+        bytes = bytes || (k == "Bytes" && val == "\xff\x01");
+      }
+      CHECK(quote);
+      CHECK(bytes);
+    }
+    SUBCASE("an Error response is still JSON, exit 1") {
+      const auto e = cli(f.args({"--json", "NoSuchAction"}));
+      CHECK(*e.status == 1);
+      const auto v = json_reader(split_lines(e.out).at(0)).parse();
+      REQUIRE(v);
+      std::string kind;
+      CHECK(fields_of(*v, kind).at(0).second == "Error");
+    }
   }
-}
 
-TEST_CASE("usage errors exit 2 and --help exits 0") {
-  using ami::tools::cli::exit_failure;
-  const auto check_usage = [](std::vector<std::string> args, const std::string& why) {
-    CAPTURE(why);
-    const auto r = cli(std::move(args));
-    CHECK(*r.status == exit_failure);
-    CHECK(r.out.empty());
-    CHECK(contains(r.err, why));
-  };
-  check_usage({}, "no action given");
-  check_usage({"--url", "ami://admin:x@h", "Ping", "NoEquals"}, "'NoEquals' is not Key=Value");
-  check_usage({"--url", "ami://admin:x@h", "Ping", "=value"}, "'=value' is not Key=Value");
-  check_usage({"--port", "70000", "Ping"}, "--port needs a number from 1 to 65535");
-  check_usage({"--timeout", "-1", "Ping"}, "--timeout needs a positive number");
-  check_usage({"--auth", "sha1", "Ping"}, "--auth is md5 or plain");
-  check_usage({"--frobnicate", "Ping"}, "unknown option --frobnicate");
-  check_usage({"--url"}, "--url needs a value");
-  check_usage({"--url", "http://admin:Hidden-1@h", "Ping"}, "the URL (--url) is not valid");
-  check_usage({"--host", "127.0.0.1", "Ping"}, "no user name");
-  {
-    const auto r = cli({"--url", "http://admin:Hidden-1@h", "Ping"});
-    CHECK_FALSE(contains(r.err, "Hidden-1"));
+  TEST_CASE("Command output lines are printed as they are, in both server formats") {
+    ami::testing::server_options old_server;
+    old_server.ami_version = "1.3.0";  // Asterisk 11: Response: Follows and --END COMMAND--
+    for (const auto& opts : {ami::testing::server_options{}, old_server}) {
+      CAPTURE(opts.ami_version);
+      ami::testing::server srv(opts);
+      srv.start();
+      const std::vector<std::string> base{"--url", srv.url(), "--timeout", "5"};
+
+      auto args = base;
+      args.insert(args.end(), {"Command", "Command=core show version"});
+      const auto r = cli(args);
+      CHECK(*r.status == 0);
+      const auto lines = split_lines(r.out);
+      REQUIRE(lines.size() == 1);
+      CHECK(lines[0].rfind("Asterisk ", 0) == 0);
+      CHECK(contains(lines[0], " built by ami @ sim"));
+
+      args = base;
+      args.insert(args.end(), {"--json", "Command", "Command=core show channels"});
+      const auto j = cli(args);
+      CHECK(*j.status == 0);
+      const auto v = json_reader(split_lines(j.out).at(0)).parse();
+      REQUIRE(v);
+      const json* output = v->member("output");
+      REQUIRE(output != nullptr);
+      REQUIRE(output->items.size() == 3);  // header, "0 active channels", "0 active calls"
+      CHECK(output->items[1].text == "0 active channels");
+    }
   }
-  const auto help = cli({"--help"});
-  CHECK(*help.status == 0);
-  CHECK(contains(help.out, "Usage: ami-cli"));
-  CHECK(contains(help.out, "Exit status"));
-}
+
+  TEST_CASE("usage errors exit 2 and --help exits 0") {
+    using ami::tools::cli::exit_failure;
+    const auto check_usage = [](std::vector<std::string> args, const std::string& why) {
+      CAPTURE(why);
+      const auto r = cli(std::move(args));
+      CHECK(*r.status == exit_failure);
+      CHECK(r.out.empty());
+      CHECK(contains(r.err, why));
+    };
+    check_usage({}, "no action given");
+    check_usage({"--url", "ami://admin:x@h", "Ping", "NoEquals"}, "'NoEquals' is not Key=Value");
+    check_usage({"--url", "ami://admin:x@h", "Ping", "=value"}, "'=value' is not Key=Value");
+    check_usage({"--port", "70000", "Ping"}, "--port needs a number from 1 to 65535");
+    check_usage({"--timeout", "-1", "Ping"}, "--timeout needs a positive number");
+    check_usage({"--auth", "sha1", "Ping"}, "--auth is md5 or plain");
+    check_usage({"--frobnicate", "Ping"}, "unknown option --frobnicate");
+    check_usage({"--url"}, "--url needs a value");
+    check_usage({"--url", "http://admin:Hidden-1@h", "Ping"}, "the URL (--url) is not valid");
+    check_usage({"--host", "127.0.0.1", "Ping"}, "no user name");
+    {
+      const auto r = cli({"--url", "http://admin:Hidden-1@h", "Ping"});
+      CHECK_FALSE(contains(r.err, "Hidden-1"));
+    }
+    const auto help = cli({"--help"});
+    CHECK(*help.status == 0);
+    CHECK(contains(help.out, "Usage: ami-cli"));
+    CHECK(contains(help.out, "Exit status"));
+  }
 
 }  // TEST_SUITE

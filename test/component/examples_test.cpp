@@ -30,120 +30,123 @@ bool contains(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_SUITE("examples") {
-
-TEST_CASE("ping_callbacks logs in and prints the Pong") {
-  ami::testing::server srv;
-  srv.start();
-  const auto url = url_of(srv);
-  const auto r = run_with_deadline(
-      [url](std::ostream& out, std::ostream&) { return ami_examples::run_ping_callbacks(url, out); },
-      deadline);
-  REQUIRE_MESSAGE(r.status, "ping_callbacks did not finish");
-  CHECK(*r.status == 0);
-  CHECK(contains(r.out, "logged in to Asterisk Call Manager/13.0.0"));
-  CHECK(contains(r.out, "Ping: Pong"));
-  CHECK(srv.wait_for_action("Logoff", 5s));
-}
-
-TEST_CASE("ping_callbacks reports a refused login without the secret") {
-  ami::testing::server_options opts;
-  opts.users.push_back({"watcher", "right-secret"});
-  ami::testing::server srv(opts);
-  srv.start();
-  const std::string url = "ami://watcher:not-the-secret@" + srv.address() + ":" +
-                          std::to_string(srv.port()) + "?timeout=5";
-  const auto r = run_with_deadline(
-      [url](std::ostream& out, std::ostream&) { return ami_examples::run_ping_callbacks(url, out); },
-      deadline);
-  REQUIRE_MESSAGE(r.status, "ping_callbacks did not finish");
-  CHECK(*r.status == 1);
-  CHECK(contains(r.out, "cannot log in to ami://watcher:***@"));
-  CHECK(contains(r.out, "Authentication failed"));
-  CHECK_FALSE(contains(r.out, "not-the-secret"));
-}
-
-TEST_CASE("originate_future: an answered call and a busy one") {
-  ami::testing::server srv;
-  srv.start();
-  const auto url = url_of(srv);
-
-  SUBCASE("answered") {
+  TEST_CASE("ping_callbacks logs in and prints the Pong") {
+    ami::testing::server srv;
+    srv.start();
+    const auto url = url_of(srv);
     const auto r = run_with_deadline(
         [url](std::ostream& out, std::ostream&) {
-          return ami_examples::run_originate_future(url, {"Local/100@default", "200", "default"},
-                                                    out);
+          return ami_examples::run_ping_callbacks(url, out);
         },
         deadline);
-    REQUIRE_MESSAGE(r.status, "originate_future did not finish");
+    REQUIRE_MESSAGE(r.status, "ping_callbacks did not finish");
     CHECK(*r.status == 0);
-    CHECK(contains(r.out, "calling Local/100@default -> 200@default"));
-    CHECK(contains(r.out, "answered: Local/100@default-"));
-    // The variable reached the server with the Originate.
-    bool seen = false;
-    for (const auto& m : srv.received()) {
-      if (ami::iequals(m.get_or("Action"), "Originate")) {
-        seen = m.get_or("Variable") == "ORIGIN=originate_future" && m.get_or("Async") == "true";
+    CHECK(contains(r.out, "logged in to Asterisk Call Manager/13.0.0"));
+    CHECK(contains(r.out, "Ping: Pong"));
+    CHECK(srv.wait_for_action("Logoff", 5s));
+  }
+
+  TEST_CASE("ping_callbacks reports a refused login without the secret") {
+    ami::testing::server_options opts;
+    opts.users.push_back({"watcher", "right-secret"});
+    ami::testing::server srv(opts);
+    srv.start();
+    const std::string url = "ami://watcher:not-the-secret@" + srv.address() + ":" +
+                            std::to_string(srv.port()) + "?timeout=5";
+    const auto r = run_with_deadline(
+        [url](std::ostream& out, std::ostream&) {
+          return ami_examples::run_ping_callbacks(url, out);
+        },
+        deadline);
+    REQUIRE_MESSAGE(r.status, "ping_callbacks did not finish");
+    CHECK(*r.status == 1);
+    CHECK(contains(r.out, "cannot log in to ami://watcher:***@"));
+    CHECK(contains(r.out, "Authentication failed"));
+    CHECK_FALSE(contains(r.out, "not-the-secret"));
+  }
+
+  TEST_CASE("originate_future: an answered call and a busy one") {
+    ami::testing::server srv;
+    srv.start();
+    const auto url = url_of(srv);
+
+    SUBCASE("answered") {
+      const auto r = run_with_deadline(
+          [url](std::ostream& out, std::ostream&) {
+            return ami_examples::run_originate_future(url, {"Local/100@default", "200", "default"},
+                                                      out);
+          },
+          deadline);
+      REQUIRE_MESSAGE(r.status, "originate_future did not finish");
+      CHECK(*r.status == 0);
+      CHECK(contains(r.out, "calling Local/100@default -> 200@default"));
+      CHECK(contains(r.out, "answered: Local/100@default-"));
+      // The variable reached the server with the Originate.
+      bool seen = false;
+      for (const auto& m : srv.received()) {
+        if (ami::iequals(m.get_or("Action"), "Originate")) {
+          seen = m.get_or("Variable") == "ORIGIN=originate_future" && m.get_or("Async") == "true";
+        }
       }
+      CHECK(seen);
     }
-    CHECK(seen);
+    SUBCASE("busy") {
+      const auto r = run_with_deadline(
+          [url](std::ostream& out, std::ostream&) {
+            return ami_examples::run_originate_future(url, {"Local/400@default", "200", "default"},
+                                                      out);
+          },
+          deadline);
+      REQUIRE_MESSAGE(r.status, "originate_future did not finish");
+      CHECK(*r.status == 1);
+      CHECK(contains(r.out, "not answered: busy (Reason 5)"));
+    }
+    SUBCASE("refused by the server") {
+      srv.on_action("Originate", [](ami::testing::session& s, const ami::message& a) {
+        s.respond(a, {{"Response", "Error"}, {"Message", "Originate is disabled here"}});
+        return true;
+      });
+      const auto r = run_with_deadline(
+          [url](std::ostream& out, std::ostream&) {
+            return ami_examples::run_originate_future(url, {}, out);
+          },
+          deadline);
+      REQUIRE_MESSAGE(r.status, "originate_future did not finish");
+      CHECK(*r.status == 1);
+      CHECK(contains(r.out, "Originate failed: "));
+      CHECK(contains(r.out, "Originate is disabled here"));
+    }
   }
-  SUBCASE("busy") {
-    const auto r = run_with_deadline(
-        [url](std::ostream& out, std::ostream&) {
-          return ami_examples::run_originate_future(url, {"Local/400@default", "200", "default"},
-                                                    out);
-        },
-        deadline);
-    REQUIRE_MESSAGE(r.status, "originate_future did not finish");
-    CHECK(*r.status == 1);
-    CHECK(contains(r.out, "not answered: busy (Reason 5)"));
-  }
-  SUBCASE("refused by the server") {
-    srv.on_action("Originate", [](ami::testing::session& s, const ami::message& a) {
-      s.respond(a, {{"Response", "Error"}, {"Message", "Originate is disabled here"}});
-      return true;
-    });
-    const auto r = run_with_deadline(
-        [url](std::ostream& out, std::ostream&) {
-          return ami_examples::run_originate_future(url, {}, out);
-        },
-        deadline);
-    REQUIRE_MESSAGE(r.status, "originate_future did not finish");
-    CHECK(*r.status == 1);
-    CHECK(contains(r.out, "Originate failed: "));
-    CHECK(contains(r.out, "Originate is disabled here"));
-  }
-}
 
-TEST_CASE("core_show_channels prints the live channels and the server's count") {
-  ami::testing::server srv;
-  srv.start();
-  const auto url = url_of(srv);
+  TEST_CASE("core_show_channels prints the live channels and the server's count") {
+    ami::testing::server srv;
+    srv.start();
+    const auto url = url_of(srv);
 
-  SUBCASE("no channel") {
-    const auto r = run_with_deadline(
-        [url](std::ostream& out, std::ostream&) {
-          return ami_examples::run_core_show_channels(url, out);
-        },
-        deadline);
-    REQUIRE_MESSAGE(r.status, "core_show_channels did not finish");
-    CHECK(*r.status == 0);
-    CHECK(contains(r.out, "0 active channel(s) (ListItems: 0)"));
+    SUBCASE("no channel") {
+      const auto r = run_with_deadline(
+          [url](std::ostream& out, std::ostream&) {
+            return ami_examples::run_core_show_channels(url, out);
+          },
+          deadline);
+      REQUIRE_MESSAGE(r.status, "core_show_channels did not finish");
+      CHECK(*r.status == 0);
+      CHECK(contains(r.out, "0 active channel(s) (ListItems: 0)"));
+    }
+    SUBCASE("one call into the echo test") {
+      const auto channel = srv.incoming_call("PJSIP/trunk1", "200");
+      REQUIRE_FALSE(channel.empty());
+      const auto r = run_with_deadline(
+          [url](std::ostream& out, std::ostream&) {
+            return ami_examples::run_core_show_channels(url, out);
+          },
+          deadline);
+      REQUIRE_MESSAGE(r.status, "core_show_channels did not finish");
+      CHECK(*r.status == 0);
+      CHECK(contains(r.out, channel));
+      CHECK(contains(r.out, "200@default"));
+      CHECK(contains(r.out, "1 active channel(s) (ListItems: 1)"));
+    }
   }
-  SUBCASE("one call into the echo test") {
-    const auto channel = srv.incoming_call("PJSIP/trunk1", "200");
-    REQUIRE_FALSE(channel.empty());
-    const auto r = run_with_deadline(
-        [url](std::ostream& out, std::ostream&) {
-          return ami_examples::run_core_show_channels(url, out);
-        },
-        deadline);
-    REQUIRE_MESSAGE(r.status, "core_show_channels did not finish");
-    CHECK(*r.status == 0);
-    CHECK(contains(r.out, channel));
-    CHECK(contains(r.out, "200@default"));
-    CHECK(contains(r.out, "1 active channel(s) (ListItems: 1)"));
-  }
-}
 
 }  // TEST_SUITE

@@ -142,8 +142,8 @@ class router {
   void leave_flight(entry& e) noexcept;
 
   struct deadline_item {
-    clock::time_point at;
-    std::uint64_t n;
+    clock::time_point at{};
+    std::uint64_t n = 0;
     friend bool operator>(const deadline_item& a, const deadline_item& b) noexcept {
       return a.at > b.at;
     }

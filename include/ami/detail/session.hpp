@@ -146,25 +146,26 @@ class session {
   void drop_actions(const boost::system::error_code& ec);
 
   config cfg_;
-  connection_state state_ = connection_state::disconnected;
   router router_;
   std::deque<queued_action> queue_;  // written when logged in and max_in_flight allows
   operation_ptr connect_op_;
   std::uint64_t connect_n_ = 0;
   operation_ptr logoff_op_;
   std::uint64_t logoff_n_ = 0;
-  bool goodbye_ = false;
   std::optional<clock::time_point> phase_deadline_;  // connect, login or logoff deadline
   std::optional<proto::banner> banner_;
   std::string last_error_;
-  bool fully_booted_ = false;
   session_counters counters_;
 
   std::string out_;
-  bool sensitive_ = false;
   std::vector<finished_op> finished_;
   std::vector<state_change> changes_;
   std::vector<routed_result> routed_;
+
+  connection_state state_ = connection_state::disconnected;
+  bool goodbye_ = false;
+  bool fully_booted_ = false;
+  bool sensitive_ = false;
   bool close_request_ = false;
 };
 
