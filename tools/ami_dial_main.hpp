@@ -321,8 +321,11 @@ class call_tracker {
       std::string why(e.get_or("Cause-txt"));
       const std::string cause(e.get_or("Cause"));
       hangup_cause_ = std::atoi(cause.c_str());
-      if (why.empty()) why = "cause " + cause;
-      else if (!cause.empty()) why += " (cause " + cause + ")";
+      if (why.empty()) {
+        why = "cause " + cause;
+      } else if (!cause.empty()) {
+        why += " (cause " + cause + ")";
+      }
       say_("hung up " + agent_ + ": " + why);
     }
   }
@@ -420,8 +423,10 @@ inline void print_text(std::ostream& out, const outcome_report& r) {
     if (!r.uniqueid.empty()) out << " (Uniqueid " << r.uniqueid << ")";
     if (r.bridged) out << ", bridged with " << r.peer;
   } else if (r.reason) {
-    out << (r.outcome == "no_answer" ? "no answer" : r.outcome == "failure" ? "failed" : r.outcome)
-        << ": " << r.channel << " (Reason " << *r.reason;
+    std::string what = r.outcome;
+    if (what == "no_answer") what = "no answer";
+    if (what == "failure") what = "failed";
+    out << what << ": " << r.channel << " (Reason " << *r.reason;
     if (!r.message.empty()) {
       out << ", " << r.message;
     } else if (*r.reason == 0) {
@@ -536,8 +541,8 @@ inline int run_dial(const std::vector<std::string>& args, std::ostream& out, std
   });
 
   if (!o.json) {
-    out << "ami-dial: " << o.from << " -> " << o.to << '@' << o.context << " via "
-        << cfg.redacted() << (o.demo ? " (demo PBX)" : "") << std::endl;
+    out << "ami-dial: " << o.from << " -> " << o.to << '@' << o.context << " via " << cfg.redacted()
+        << (o.demo ? " (demo PBX)" : "") << std::endl;
   }
   c.async_connect(cfg, [&](boost::system::error_code ec) {
     connect_ec = ec;
@@ -553,8 +558,8 @@ inline int run_dial(const std::vector<std::string>& args, std::ostream& out, std
       call.emplace(call_ec, std::move(r));
       if (!call_ec && o.follow_seconds > 0 && !tracker.settled()) {
         following = true;
-        follow_for(ms(tracker.number_dialing() ? o.timeout_seconds + o.follow_seconds
-                                               : o.follow_seconds));
+        follow_for(
+            ms(tracker.number_dialing() ? o.timeout_seconds + o.follow_seconds : o.follow_seconds));
         extended = tracker.number_dialing();
         return;
       }

@@ -261,11 +261,13 @@ inline std::string utc_time(std::chrono::system_clock::time_point t) {
 
 // The headers a compact line shows, in this order, when the event has them.
 constexpr std::string_view key_headers[] = {
-    "Channel",    "DestChannel", "ChannelStateDesc", "CallerIDNum", "Exten",     "Application",
-    "DialStatus", "Queue",       "MemberName",       "Interface",   "Status",    "Cause-txt",
-    "UserEvent",  "Response",    "Reason",           "Variable",    "Value",     "Peer",
-    "PeerStatus", "Device",      "State",            "Mailbox",     "Position",  "Count",
-    "BridgeUniqueid",  "Uptime", "Message"};
+    "Channel",        "DestChannel", "ChannelStateDesc", "CallerIDNum",
+    "Exten",          "Application", "DialStatus",       "Queue",
+    "MemberName",     "Interface",   "Status",           "Cause-txt",
+    "UserEvent",      "Response",    "Reason",           "Variable",
+    "Value",          "Peer",        "PeerStatus",       "Device",
+    "State",          "Mailbox",     "Position",         "Count",
+    "BridgeUniqueid", "Uptime",      "Message"};
 constexpr std::size_t max_key_headers = 6;
 
 inline bool shown_value(std::string_view v) { return !v.empty() && v != "<unknown>"; }
@@ -367,8 +369,13 @@ class rate_stats {
       for (const auto& [name, n] : ranked) w.member(name, n);
       w.end_object().end_object();
     } else {
+      // The busiest names only, to keep one line per second; the summary has them all.
       line = local_time(t).substr(0, 8) + "  " + std::to_string(second_total_) + " events/s";
-      for (const auto& [name, n] : ranked) line += "  " + name + "=" + std::to_string(n);
+      const std::size_t shown = std::min(ranked.size(), max_names_per_second);
+      for (std::size_t i = 0; i < shown; ++i) {
+        line += "  " + ranked[i].first + "=" + std::to_string(ranked[i].second);
+      }
+      if (ranked.size() > shown) line += "  +" + std::to_string(ranked.size() - shown) + " more";
     }
     out << line << std::endl;
     second_.clear();
@@ -396,8 +403,8 @@ class rate_stats {
     for (const auto& entry : ranked) width = std::max(width, entry.first.size());
     for (const auto& [name, n] : ranked) {
       const double r = seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
-      out << "  " << name << std::string(width - name.size() + 2, ' ') << n << "  ("
-          << fixed(r, 1) << "/s)\n";
+      out << "  " << name << std::string(width - name.size() + 2, ' ') << n << "  (" << fixed(r, 1)
+          << "/s)\n";
     }
     out.flush();
   }
@@ -412,6 +419,8 @@ class rate_stats {
                      [](const auto& a, const auto& b) { return a.second > b.second; });
     return v;
   }
+
+  static constexpr std::size_t max_names_per_second = 8;
 
   counts second_, total_;
   std::uint64_t second_total_ = 0;

@@ -35,7 +35,10 @@ constexpr const char* usage =
     "(all privileges), extensions 100 (answer), 200 (echo), 300 (UserEvent), 400 (busy),\n"
     "500 (no answer), 501 (congestion), 600 (playback), 700 (queue support).\n"
     "--events-per-second N generates call-center traffic at about N events per second.\n"
-    "--listen defaults to 127.0.0.1:5038 (port 0 picks a free one).\n";
+    "--listen defaults to 127.0.0.1:5038 (port 0 picks a free one).\n"
+    "--version is the AMI version of the banner: 13.0.0 (Asterisk master), 9.0.0 (20),\n"
+    "7.0.3 (18, with chan_sip and IAX2 peers), 2.5.0 (13, legacy Command output).\n"
+    "--config takes JSON: see tools/ami-sim.example.json for every key.\n";
 
 std::string str(const json::object& o, const char* key, std::string fallback = {}) {
   if (const auto* v = o.if_contains(key)) {

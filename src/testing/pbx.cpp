@@ -264,9 +264,7 @@ field_list pbx_model::chan_event(const std::string& name, const chan& c, const c
   return f;
 }
 
-std::shared_ptr<chan> pbx_model::find(const std::string& name) const {
-  return chans_.find(name);
-}
+std::shared_ptr<chan> pbx_model::find(const std::string& name) const { return chans_.find(name); }
 
 std::chrono::milliseconds pbx_model::units(double n) const {
   return std::chrono::milliseconds(

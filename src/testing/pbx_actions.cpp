@@ -1042,16 +1042,16 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
       f.emplace_back("Aor", e->name);
       f.emplace_back("Auths", e->name);
       f.emplace_back("OutboundAuths", "");
-      f.emplace_back("Contacts", e->online
-                                     ? e->name + "/sip:" + e->name + "@" +
-                                           (e->address.empty() ? "127.0.0.1" : e->address) + ":" +
-                                           std::to_string(e->port ? e->port : 5060) + ","
-                                     : "");
       f.emplace_back("DeviceState", s == "NOT_INUSE" ? "Not in use"
                                     : s == "INUSE"   ? "In use"
                                     : s == "RINGING" ? "Ringing"
                                                      : "Unavailable");
       f.emplace_back("ActiveChannels", std::to_string(active));
+      f.emplace_back("Contacts", e->online
+                                     ? e->name + "/sip:" + e->name + "@" +
+                                           (e->address.empty() ? "127.0.0.1" : e->address) + ":" +
+                                           std::to_string(e->port ? e->port : 5060) + ","
+                                     : "");
       c.write_fields(f);
     }
     list_complete(c, a, "EndpointListComplete", list.size());

@@ -125,7 +125,7 @@ struct member_state {
 struct queue_state {
   queue cfg;
   std::vector<member_state> members;
-  std::vector<std::weak_ptr<chan>> callers;  // waiting, in order
+  std::vector<std::weak_ptr<chan>> callers;                   // waiting, in order
   std::unordered_map<std::string, std::size_t> member_index;  // interface -> members[i]
   void reindex() {
     member_index.clear();

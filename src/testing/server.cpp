@@ -73,7 +73,10 @@ connection::connection(server_state& srv, tcp::socket socket, std::uint64_t id)
   const auto local = socket_.local_endpoint(ec);
   if (!ec) local_endpoint_ = endpoint_text(local);
   const auto remote = socket_.remote_endpoint(ec);
-  if (!ec) remote_endpoint_ = endpoint_text(remote);
+  if (!ec) {
+    remote_endpoint_ = endpoint_text(remote);
+    peer_ = remote.address().to_string() + ":" + std::to_string(remote.port());
+  }
   budget_ = srv.close_after_;
 }
 
@@ -302,7 +305,7 @@ void server_state::accept() {
             ++self->connection_count_;
           }
           self->cv_.notify_all();
-          self->log("session " + std::to_string(c->id_) + " connected from " + c->remote_endpoint_);
+          self->log("session " + std::to_string(c->id_) + " connected from " + c->peer_);
           c->start(self->replay_);
         }
         self->accept();

@@ -111,7 +111,8 @@ class connection final : public session, public std::enable_shared_from_this<con
   std::uint32_t event_mask_ = priv::all;
   std::string challenge_;
   std::string local_endpoint_;
-  std::string remote_endpoint_;
+  std::string remote_endpoint_;  // "IPV4/TCP/127.0.0.1/40000", as security events write it
+  std::string peer_;             // "127.0.0.1:40000", for logs
   std::chrono::system_clock::time_point connected_at_;
 
  private:
@@ -144,7 +145,7 @@ enum class outcome {
 };
 
 // The part of the server the io thread owns, plus the shared, locked bookkeeping.
-struct server_state : std::enable_shared_from_this<server_state> {
+struct server_state {
   explicit server_state(server_options opts);
   ~server_state();
 

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <mutex>
 #include <set>
 
 using namespace std::chrono_literals;
@@ -291,7 +292,7 @@ TEST_SUITE("testing server: PBX") {
                     {"Exten", "200"},
                     {"Context", "default"},
                     {"Priority", "1"},
-                    {"Timeout", "2000"},
+                    {"Timeout", "10000"},
                     {"CallerID", "\"Bob\" <555>"},
                     {"Async", "true"}},
                    "OriginateResponse");
@@ -609,6 +610,103 @@ TEST_SUITE("testing server: PBX") {
     REQUIRE(c.next(text));
     CHECK(text.kind() == ami::message_kind::text);
     CHECK_FALSE(text.has("ActionID"));
+  }
+
+  TEST_CASE("live channels: CoreShowChannel items, Status of one channel, MixMonitor") {
+    auto o = opts("13.0.0");
+    auto pbx = ami::testing::pbx_config::standard(false);
+    pbx.time_unit = 20ms;
+    o.pbx = pbx;
+    server s(o);
+    s.start();
+    raw_client c;
+    REQUIRE(c.connect(s.port()));
+    run(c, "Login", "l", {{"Username", "admin"}, {"Secret", "amp111"}});
+    const auto a = s.incoming_call("PJSIP/trunk1", "200", "default", "5550100");
+    REQUIRE(c.read_until([&] { return c.raw().find("Application: Echo") != std::string::npos; }));
+
+    auto list = run(c, "CoreShowChannels", "cs", {}, "CoreShowChannelsComplete");
+    REQUIRE(list.events.size() == 2);
+    const names snapshot{"Channel",           "ChannelState", "ChannelStateDesc",
+                         "CallerIDNum",       "CallerIDName", "ConnectedLineNum",
+                         "ConnectedLineName", "Language",     "AccountCode",
+                         "Context",           "Exten",        "Priority",
+                         "Uniqueid",          "Linkedid"};
+    names item{"Event", "ActionID"};
+    item.insert(item.end(), snapshot.begin(), snapshot.end());
+    item.insert(item.end(), {"BridgeId", "Application", "ApplicationData", "Duration"});
+    CHECK(field_names(list.events[0]) == item);
+    CHECK(list.events[0].get_or("Channel") == a);
+    CHECK(list.events[0].get_or("CallerIDNum") == "5550100");
+    CHECK(list.events[0].get_or("Application") == "Echo");
+    CHECK(list.events[0].get_or("Duration").size() == 8);
+    CHECK(list.events[1].get_or("ListItems") == "1");
+
+    auto one = run(c, "Status", "st", {{"Channel", a}}, "StatusComplete");
+    REQUIRE(one.events.size() == 2);
+    CHECK(one.events[0].get_or("Type") == "PJSIP");
+    CHECK(one.events[0].get_or("ChannelStateDesc") == "Up");
+    CHECK(one.events[1].get_or("Items") == "1");
+    CHECK(run(c, "Status", "st2", {{"Channel", "PJSIP/x-1"}}).response.get_or("Message") ==
+          "No such channel");
+
+    auto mm = run(c, "MixMonitor", "mm", {{"Channel", a}, {"File", "rec.wav"}});
+    CHECK(field_names(mm.response) == names{"Response", "ActionID", "MixMonitorID"});
+    ami::message ev;
+    REQUIRE(c.next_event("MixMonitorStart", ev));
+    names start{"Event", "Privilege"};
+    start.insert(start.end(), snapshot.begin(), snapshot.end());
+    CHECK(field_names(ev) == start);
+    CHECK(run(c, "StopMixMonitor", "sm", {{"Channel", a}}).response.head() == "Success");
+    REQUIRE(c.next_event("MixMonitorStop", ev));
+    CHECK(run(c, "StopMixMonitor", "sm2", {{"Channel", a}}).response.head() == "Error");
+    CHECK(s.hangup(a));
+    REQUIRE(c.next_event("Cdr", ev));
+    CHECK(ev.get_or("Disposition") == "ANSWERED");
+    CHECK(ev.get_or("Source") == "5550100");
+  }
+
+  TEST_CASE("users added at run time, write classes, replay_file and the log") {
+    // Declared before the server: it logs until it is destroyed.
+    std::mutex m;
+    std::vector<std::string> log;
+    server s(opts("13.0.0"));
+    s.set_log([&](const std::string& line) {
+      std::lock_guard<std::mutex> lock(m);
+      log.push_back(line);
+    });
+    s.start();
+    s.add_user({"operator", "op", "call", "call"});
+    CHECK(s.url("operator") == "ami://operator:op@127.0.0.1:" + std::to_string(s.port()));
+    CHECK_THROWS(s.url("nobody"));
+    raw_client c;
+    REQUIRE(c.connect(s.port()));
+    auto login = run(c, "Login", "l", {{"Username", "operator"}, {"Secret", "op"}});
+    CHECK(login.response.head() == "Success");
+    // Read "call" only: no FullyBooted (system) and no SuccessfulAuth (security).
+    CHECK(c.raw().find("FullyBooted") == std::string::npos);
+    CHECK(run(c, "Originate", "o", {{"Channel", "Local/100@default"}, {"Application", "Wait"}})
+              .response.get_or("Message") == "Permission denied");
+    // call is enough for Hangup.
+    CHECK(run(c, "Hangup", "h", {{"Channel", "PJSIP/x-1"}}).response.get_or("Message") ==
+          "No such channel");
+    CHECK(run(c, "Command", "c", {{"Command", "core show version"}}).response.get_or("Message") ==
+          "Permission denied");
+    CHECK(c.raw().find("RequestNotAllowed") == std::string::npos);  // a security event
+    {
+      std::lock_guard<std::mutex> lock(m);
+      REQUIRE(log.size() >= 5);
+      CHECK(log[0].find("session 1 connected from 127.0.0.1") == 0);
+      CHECK(log[1] == "session 1 action Login ActionID=l");
+    }
+
+    s.replay_file(ami::test::data_path("errors_permission.raw"));
+    raw_client r;
+    REQUIRE(r.connect(s.port()));
+    const auto want = ami::test::read_data("errors_permission.raw");
+    REQUIRE(r.wait_bytes(want.size()));
+    CHECK(r.raw() == want);
+    CHECK_THROWS(s.replay_file(ami::test::data_path("no-such-file.raw")));
   }
 
   TEST_CASE("the load generator produces call-center traffic at about the asked rate") {

@@ -168,8 +168,7 @@ TEST_SUITE("ami-dial") {
     for (const auto& e : cases) {
       CAPTURE(e.from);
       CAPTURE(e.to);
-      const auto r =
-          run_dial(f.args({"--from", e.from, "--to", e.to, "--timeout", "1", "--json"}));
+      const auto r = run_dial(f.args({"--from", e.from, "--to", e.to, "--timeout", "1", "--json"}));
       CHECK(*r.status == e.status);
       const auto lines = split_lines(r.out);
       REQUIRE(lines.size() == 1);
@@ -248,8 +247,8 @@ TEST_SUITE("ami-dial") {
     const std::string port = std::to_string(f.srv.port());
     const std::string secret = "Wrong-Secret-7";
     SUBCASE("secret in the URL") {
-      const auto r = run_dial({"--url", "ami://admin:" + secret + "@127.0.0.1:" + port,
-                               "--from", "PJSIP/100", "--to", "200"});
+      const auto r = run_dial({"--url", "ami://admin:" + secret + "@127.0.0.1:" + port, "--from",
+                               "PJSIP/100", "--to", "200"});
       CHECK(*r.status == dial::exit_connection);
       CHECK(contains(r.err, "cannot log in to ami://admin:***@127.0.0.1:" + port));
       CHECK(contains(r.err, "Authentication failed"));
@@ -257,8 +256,9 @@ TEST_SUITE("ami-dial") {
       CHECK_FALSE(f.srv.wait_for_action("Originate", 0ms));
     }
     SUBCASE("secret from AMI_SECRET, JSON outcome") {
-      const auto r = run_dial({"--from", "PJSIP/100", "--to", "200", "--json"},
-                              {{"AMI_URL", "ami://admin@127.0.0.1:" + port}, {"AMI_SECRET", secret}});
+      const auto r =
+          run_dial({"--from", "PJSIP/100", "--to", "200", "--json"},
+                   {{"AMI_URL", "ami://admin@127.0.0.1:" + port}, {"AMI_SECRET", secret}});
       CHECK(*r.status == dial::exit_connection);
       const auto o = parse_object(split_lines(r.out).at(0));
       CHECK(str(o, "outcome") == "error");
@@ -282,10 +282,9 @@ TEST_SUITE("ami-dial") {
 
   TEST_CASE("the server comes from AMI_URL and the secret from AMI_SECRET") {
     dial_fixture f;
-    const auto r =
-        run_dial({"--from", "PJSIP/101", "--to", "200"},
-                 {{"AMI_URL", "ami://admin@127.0.0.1:" + std::to_string(f.srv.port())},
-                  {"AMI_SECRET", "amp111"}});
+    const auto r = run_dial({"--from", "PJSIP/101", "--to", "200"},
+                            {{"AMI_URL", "ami://admin@127.0.0.1:" + std::to_string(f.srv.port())},
+                             {"AMI_SECRET", "amp111"}});
     CHECK(*r.status == dial::exit_busy);
     CHECK(f.srv.wait_for_action("Originate", 0ms));
   }

@@ -103,6 +103,7 @@ class server {
   std::string address() const;
   // "ami://admin:amp111@127.0.0.1:PORT" for a configured user (throws if unknown).
   std::string url(const std::string& username = "admin") const;
+  // The construction options (plus users from add_user: do not read while adding).
   const server_options& options() const noexcept;
 
   // Scripts actions by name (case-insensitive); "*" matches any action. A specific
@@ -172,9 +173,10 @@ class server {
   // this many events per second; 0 or stop_load() stops it.
   void start_load(double events_per_second);
   void stop_load();
-  // Events the PBX has generated since start (not counting push_event).
+  // Events the PBX has generated since construction (push_event ones not counted).
   std::uint64_t events_generated() const;
-  // Called on the server thread for each connection, disconnection and action (for logs).
+  // Called on the server thread for each connection, disconnection and action (for logs),
+  // until the server is destroyed: what it uses must outlive the server.
   void set_log(std::function<void(const std::string& line)> log);
 
  private:
