@@ -224,7 +224,12 @@ void client_core::on_read(const std::shared_ptr<connection_io>& io,
   io->parser.commit(n);
   for (;;) {
     const auto r = io->parser.next(inbound_);
-    if (r.status == proto::parse_status::need_more) break;
+    if (r.status == proto::parse_status::need_more) {
+      session_.end_of_input();
+      drive();
+      if (io != io_ || shut_) return;
+      break;
+    }
     if (r.status == proto::parse_status::error) {
       parse_errors_.fetch_add(1, std::memory_order_relaxed);
       last_parse_error_.store(static_cast<int>(r.ec), std::memory_order_relaxed);

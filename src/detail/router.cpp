@@ -59,6 +59,9 @@ void router::leave_phase(std::uint64_t n, entry& e) noexcept {
       break;
     }
     case phase::awaiting_event: break;
+    case phase::text:
+      if (collecting_text_ == n) collecting_text_.reset();
+      break;
   }
 }
 
@@ -75,6 +78,7 @@ void router::enter_phase(std::uint64_t n, entry& e, phase p) {
       open_lists_.push_back(n);
       break;
     case phase::awaiting_event: break;
+    case phase::text: collecting_text_ = n; break;
   }
 }
 
@@ -154,6 +158,7 @@ router::entry* router::single_awaiting_response(std::uint64_t& n) {
 
 routed router::route(const message& m, std::vector<routed_result>& done) {
   std::uint64_t n = 0;
+  if (collecting_text_ && m.kind() != message_kind::text) finish_text(done);
   switch (m.kind()) {
     case message_kind::event: {
       if (table_.empty()) return routed::event;
@@ -186,21 +191,43 @@ routed router::route(const message& m, std::vector<routed_result>& done) {
       return on_response(n, *e, m, done);
     }
     case message_kind::text: {
-      if (raw_text_sent_ == 0) return routed::unmatched;
-      entry* e = oldest_raw_text(n);
-      if (e == nullptr) return routed::unmatched;
-      if (e->abandoned) {
-        remove(n, *e);
-        return routed::late;
+      entry* e = collecting_text_ ? table_.find(*collecting_text_) : nullptr;
+      if (e == nullptr) {
+        if (raw_text_sent_ == 0) return routed::unmatched;
+        e = oldest_raw_text(n);
+        if (e == nullptr) return routed::unmatched;
+        leave_phase(n, *e);
+        enter_phase(n, *e, phase::text);
       }
-      e->resp.set_message(m);
-      finish(n, *e, {}, done);
-      return routed::answer;
+      for (const auto line : m.lines()) e->text.emplace_back(line);
+      return e->abandoned ? routed::late : routed::answer;
     }
     case message_kind::banner:
     case message_kind::action: break;
   }
   return routed::unmatched;
+}
+
+void router::end_of_input(std::vector<routed_result>& done) {
+  if (collecting_text_) finish_text(done);
+}
+
+void router::finish_text(std::vector<routed_result>& done) {
+  const auto n = *collecting_text_;
+  entry* e = table_.find(n);
+  if (e == nullptr) {
+    collecting_text_.reset();
+    return;
+  }
+  if (e->abandoned) {
+    remove(n, *e);
+    return;
+  }
+  message m;
+  m.set_kind(message_kind::text);
+  for (const auto& line : e->text) m.add_line(line);
+  e->resp.set_message(std::move(m));  // copies the lines into the response's own storage
+  finish(n, *e, {}, done);
 }
 
 routed router::on_response(std::uint64_t n, entry& e, const message& m,
@@ -277,6 +304,7 @@ void router::fail_all(const boost::system::error_code& ec, std::vector<routed_re
   table_.clear();
   by_caller_id_.clear();
   open_lists_.clear();
+  collecting_text_.reset();
   deadlines_.clear();
   raw_text_sent_ = 0;
   awaiting_response_ = 0;

@@ -159,6 +159,11 @@ delivery session::on_message(const message& m) {
   return delivery::none;
 }
 
+void session::end_of_input() {
+  router_.end_of_input(routed_);
+  take_routed();
+}
+
 void session::take_routed() {
   // on_internal() may fail the connection, which routes more results: work on a batch.
   std::vector<routed_result> batch;

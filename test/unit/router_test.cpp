@@ -44,9 +44,11 @@ struct routing {
     done.clear();
   }
 
+  // One message per read: the input runs dry after each.
   routed feed(const std::string& text) {
     const auto m = wire(text);
     const auto r = rt.route(m, done);
+    rt.end_of_input(done);
     complete();
     return r;
   }
@@ -253,6 +255,29 @@ TEST_CASE("raw text (old Queues) is claimed by the oldest written raw-text actio
   CHECK(t.feed("more text\n\n") == routed::unmatched);  // q3 was never written
   CHECK_FALSE(q3.done());
   CHECK_FALSE(ping.done());
+}
+
+TEST_CASE("raw text in several chunks (one per queue) makes one answer") {
+  routing t;
+  record q, ping;
+  t.add("Queues", q, {}, answer_kind::raw_text);
+  const auto np = t.add("Ping", ping);
+  for (const auto& m : ami::test::wire_all("support has 0 calls\n   No Members\n\n"
+                                           "sales has 2 calls\n   Members:\n\n"
+                                           "\r\n")) {
+    CHECK(t.rt.route(m, t.done) == routed::answer);
+  }
+  CHECK(t.done.empty());  // more text may follow
+  // A message of another kind ends the text.
+  const auto pong = wire("Response: Success\nActionID: " + t.rt.action_id(np) + "\n\n");
+  CHECK(t.rt.route(pong, t.done) == routed::answer);
+  t.complete();
+  REQUIRE(q.done());
+  CHECK(q.resp.output() ==
+        std::vector<std::string>{"support has 0 calls", "   No Members", "sales has 2 calls",
+                                 "   Members:"});
+  CHECK(q.resp.msg().owns_bytes());
+  CHECK(ping.done());
 }
 
 TEST_CASE("raw text with no raw-text action pending is unmatched; a newer server's answer by id") {

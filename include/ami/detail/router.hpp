@@ -80,6 +80,10 @@ class router {
 
   // Routes one inbound message (not the banner). Actions it finishes are appended to `done`.
   routed route(const message& m, std::vector<routed_result>& done);
+  // The bytes received so far are all routed. Raw text arrives as one or more text messages
+  // (old servers separate queues with empty lines): it is collected until a message of
+  // another kind arrives or the input runs dry, then completes its action.
+  void end_of_input(std::vector<routed_result>& done);
 
   // Completes action n now with `ec` (cancellation, timeout). A written action leaves a
   // tombstone so that its late answer (and its late list items) are dropped.
@@ -110,6 +114,7 @@ class router {
     sent,            // written, waiting for the Response
     listing,         // Response seen, collecting the EventList
     awaiting_event,  // Response seen, waiting for OriginateResponse
+    text,            // collecting raw text
   };
 
   struct entry {
@@ -124,6 +129,7 @@ class router {
     operation_ptr op;
     response resp;
     std::optional<list_collector> list;
+    std::vector<std::string> text;  // raw text lines collected so far
   };
 
   // The pending entry an ActionID names: our own form first, then caller-supplied ids
@@ -140,6 +146,7 @@ class router {
               std::vector<routed_result>& done);
   void remove(std::uint64_t n, entry& e);
   void leave_flight(entry& e) noexcept;
+  void finish_text(std::vector<routed_result>& done);
 
   struct deadline_item {
     clock::time_point at{};
@@ -155,6 +162,7 @@ class router {
   // answered in order, as the server runs one session's actions in order).
   std::unordered_map<std::string, std::vector<std::uint64_t>> by_caller_id_;
   std::vector<std::uint64_t> open_lists_;  // lists being collected, oldest first
+  std::optional<std::uint64_t> collecting_text_;  // the raw-text action receiving text
   std::size_t raw_text_sent_ = 0;          // written raw-text actions awaiting their text
   std::size_t awaiting_response_ = 0;      // written actions in phase sent
   std::vector<deadline_item> deadlines_;   // min-heap; stale items are skipped

@@ -72,6 +72,8 @@ class session {
   void transport_connected(clock::time_point now);
   // One inbound message (views valid during the call only).
   delivery on_message(const message& m);
+  // Every message received so far was given to on_message (the parser needs more bytes).
+  void end_of_input();
   // The transport failed or the server closed. `ec` is the transport's reason; a failed
   // TCP connect reports it as is, later failures as error::connection_lost.
   void transport_closed(const boost::system::error_code& ec);
