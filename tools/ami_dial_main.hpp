@@ -305,17 +305,23 @@ class call_tracker {
       last_where_ = where;
       say_("dialplan " + where + ": " + step);
     } else if (iequals(name, "BridgeEnter")) {
+      // The call's channels share the agent's Linkedid, also after a Local channel was
+      // optimised away and the agent's phone took its place in the bridge.
       const std::string bridge(e.get_or("BridgeUniqueid"));
       auto& members = bridges_[bridge];
       members.insert(std::string(channel));
-      if (mine) agent_bridge_ = bridge;
-      if (!bridged_ && !agent_bridge_.empty() && bridge == agent_bridge_ && members.size() >= 2) {
+      if (mine || (!linkedid_.empty() && e.get_or("Linkedid") == linkedid_)) {
+        our_bridges_.insert(bridge);
+      }
+      if (!bridged_ && our_bridges_.count(bridge) != 0 && members.size() >= 2) {
         for (const auto& m : members) {
           if (m != agent_) peer_ = m;
         }
         bridged_ = true;
         say_("bridged " + agent_ + " <-> " + peer_);
       }
+    } else if (iequals(name, "BridgeLeave")) {
+      bridges_[std::string(e.get_or("BridgeUniqueid"))].erase(std::string(channel));
     } else if (iequals(name, "Hangup") && mine) {
       hung_up_ = true;
       std::string why(e.get_or("Cause-txt"));
@@ -352,8 +358,9 @@ class call_tracker {
   say_fn say_;
   std::string agent_, agent_uid_, linkedid_;
   std::string number_channel_;
-  std::string agent_bridge_, peer_;
-  std::map<std::string, std::set<std::string>> bridges_;
+  std::string peer_;
+  std::map<std::string, std::set<std::string>> bridges_;  // bridge id -> channels in it
+  std::set<std::string> our_bridges_;                     // bridges the call's channels entered
   std::string last_step_, last_where_;
   bool ringing_ = false;
   bool answered_ = false;
