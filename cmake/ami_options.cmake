@@ -16,3 +16,13 @@ if(AMI_SANITIZE)
   add_compile_options(-fsanitize=${_ami_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${_ami_san})
 endif()
+
+# Targets whose sources all include Asio and the client share one precompiled header: it
+# roughly halves their build time (CI has two cores). AMI_PCH=OFF turns it off.
+option(AMI_PCH "Precompile the Asio-heavy headers of tests and tools" ON)
+function(ami_asio_pch target)
+  if(AMI_PCH)
+    target_precompile_headers(${target} PRIVATE <boost/asio.hpp> <boost/signals2.hpp>
+                              <string> <vector> <memory> <functional>)
+  endif()
+endfunction()

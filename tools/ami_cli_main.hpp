@@ -4,6 +4,7 @@
 #pragma once
 
 #include "json_writer.hpp"
+#include "tls_options.hpp"
 
 #include "ami/action.hpp"
 #include "ami/client.hpp"
@@ -55,14 +56,21 @@ constexpr const char* usage_text =
     "                     {\"kind\":\"response\",\"fields\":[[\"Response\",\"Success\"],...]}\n"
     "                   (Command answers add \"output\":[lines], raw text \"lines\":[...])\n"
     "  --timeout SEC    connect, login and answer timeout in seconds (default 10)\n"
+    "  --tls-ca FILE    CA certificates (PEM) that verify the server (amis://; default: the\n"
+    "                   system's trust store). Without a URL, any --tls-* option means TLS\n"
+    "                   (port 5039 unless --port)\n"
+    "  --tls-cert FILE  client certificate (PEM), for servers that require one\n"
+    "  --tls-key FILE   its private key (PEM; default: read from the --tls-cert file)\n"
+    "  --tls-insecure   do not verify the server's certificate (warns; for tests only)\n"
     "  -h, --help       print this help\n"
     "\n"
     "Without --json each message is a block of 'Key: Value' lines, keys aligned, blocks\n"
     "separated by an empty line. The session logs in with 'Events: off'.\n"
     "\n"
     "Exit status: 0 when the server answered Success, 1 when it answered Error (or a list\n"
-    "ended incomplete), 2 on a usage error or when no answer came: connection, login or\n"
-    "timeout failure (one line on standard error; the secret is never printed).\n";
+    "ended incomplete), 2 on a usage error or when no answer came: connection, TLS\n"
+    "certificate verification, login or timeout failure (one line on standard error; the\n"
+    "secret is never printed).\n";
 
 // Looks an environment variable up (std::getenv in the program, a map in tests).
 using env_lookup = std::function<std::optional<std::string>(const char* name)>;
@@ -73,6 +81,7 @@ struct options {
   std::optional<std::string> url, host, user, secret;
   std::optional<std::uint16_t> port;
   std::optional<auth_method> auth;
+  tls_options tls;
   bool json = false;
   bool help = false;
   double timeout_seconds = 10;
@@ -134,6 +143,7 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
       return std::nullopt;
     } else if (arg == "--json") {
       o.json = true;
+    } else if (parse_tls_option(args, i, o.tls, problem)) {
     } else if (is_option(arg, "--url")) {
       problem = value_of(arg, "--url", o.url);
     } else if (is_option(arg, "--host")) {
@@ -189,11 +199,12 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
 }
 
 // The config from the URL (--url, else AMI_URL), then the options, then AMI_SECRET.
-inline std::optional<std::string> make_config(const options& o, const env_lookup& env,
-                                              config& cfg) {
+inline std::optional<std::string> make_config(const options& o, const env_lookup& env, config& cfg,
+                                              std::ostream& err) {
   std::optional<std::string> url = o.url;
   if (!url) url = env("AMI_URL");
-  if (url && !url->empty()) {
+  const bool from_url = url && !url->empty();
+  if (from_url) {
     boost::system::error_code ec;
     cfg = config::from_url(*url, ec);
     // The URL is not repeated: it may hold the secret.
@@ -209,6 +220,8 @@ inline std::optional<std::string> make_config(const options& o, const env_lookup
     if (auto s = env("AMI_SECRET")) cfg.secret = *s;
   }
   if (o.auth) cfg.auth = *o.auth;
+  if (!from_url && o.tls.any() && !o.port) cfg.port = 5039;
+  if (auto problem = apply_tls_options(o.tls, cfg, err, "ami-cli", !from_url)) return problem;
   if (cfg.username.empty()) return std::string("no user name (--user, or a URL with one)");
   cfg.events = "off";
   const auto t = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_seconds * 1000));
@@ -286,7 +299,7 @@ inline int run_cli(const std::vector<std::string>& args, std::ostream& out, std:
     return exit_success;
   }
   config cfg;
-  if (const auto problem = detail::make_config(o, env, cfg)) {
+  if (const auto problem = detail::make_config(o, env, cfg, err)) {
     err << "ami-cli: " << *problem << '\n';
     return exit_failure;
   }

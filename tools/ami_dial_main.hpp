@@ -5,6 +5,7 @@
 #pragma once
 
 #include "json_writer.hpp"
+#include "tls_options.hpp"
 
 #include "ami/client.hpp"
 #include "ami/config.hpp"
@@ -66,6 +67,11 @@ constexpr const char* usage_text =
     "  --timeout S        how long the agent's phone may ring, in seconds (default 30)\n"
     "  --follow S         after the answer, how long to wait for the bridge (default 2;\n"
     "                     longer while the number rings; 0 stops at the answer)\n"
+    "  --tls-ca FILE      CA certificates (PEM) that verify an amis:// server (default:\n"
+    "                     the system's trust store)\n"
+    "  --tls-cert FILE    client certificate (PEM), for servers that require one\n"
+    "  --tls-key FILE     its private key (PEM; default: read from the --tls-cert file)\n"
+    "  --tls-insecure     do not verify the server's certificate (warns; for tests only)\n"
     "  --json             print the outcome as one JSON object instead of text\n"
     "  --demo             dial on an embedded simulated PBX (default --from PJSIP/100\n"
     "                     --to 200; phone 101 is busy, 102 does not answer, 103 is congested)\n"
@@ -119,6 +125,7 @@ namespace detail {
 
 struct options {
   std::optional<std::string> url;
+  tls_options tls;
   std::string from, to, context = "default", caller_id;
   std::vector<std::pair<std::string, std::string>> vars;
   double timeout_seconds = 30;
@@ -172,6 +179,7 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
       o.json = true;
     } else if (arg == "--demo") {
       o.demo = true;
+    } else if (parse_tls_option(args, i, o.tls, problem)) {
     } else if (option("--url")) {
       o.url = value;
     } else if (option("--from")) {
@@ -204,6 +212,7 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
     if (problem) return problem;
   }
   if (o.demo && o.url) return std::string("--demo dials on its own PBX: drop --url");
+  if (o.demo && o.tls.any()) return std::string("--demo dials on its own PBX: drop --tls-*");
   if (o.demo) {
     if (o.from.empty()) o.from = "PJSIP/100";
     if (o.to.empty()) o.to = "200";
@@ -482,6 +491,9 @@ inline int run_dial(const std::vector<std::string>& args, std::ostream& out, std
     cfg = config::from_url(demo->url());
   } else if (const auto problem = detail::make_config(o, env, cfg)) {
     err << "ami-dial: " << *problem << '\n';
+    return exit_other;
+  } else if (const auto tls_problem = apply_tls_options(o.tls, cfg, err, "ami-dial")) {
+    err << "ami-dial: " << *tls_problem << '\n';
     return exit_other;
   }
   // The OriginateResponse and the progress are events, whatever the URL asked for.

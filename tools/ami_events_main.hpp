@@ -4,6 +4,7 @@
 #pragma once
 
 #include "json_writer.hpp"
+#include "tls_options.hpp"
 
 #include "ami/client.hpp"
 #include "ami/config.hpp"
@@ -59,6 +60,11 @@ constexpr const char* usage_text =
     "                     repeatable or comma-separated: any may match)\n"
     "  --where KEY=GLOB   only events with a header KEY whose value matches (repeatable:\n"
     "                     all must match)\n"
+    "  --tls-ca FILE      CA certificates (PEM) that verify an amis:// server (default:\n"
+    "                     the system's trust store)\n"
+    "  --tls-cert FILE    client certificate (PEM), for servers that require one\n"
+    "  --tls-key FILE     its private key (PEM; default: read from the --tls-cert file)\n"
+    "  --tls-insecure     do not verify the server's certificate (warns; for tests only)\n"
     "  --json             one JSON object per event:\n"
     "                     {\"time\":\"...Z\",\"event\":\"Hangup\",\"headers\":{\"Channel\":...}}\n"
     "                     (a repeated header becomes an array of its values)\n"
@@ -87,6 +93,7 @@ namespace detail {
 
 struct options {
   std::optional<std::string> url;
+  tls_options tls;
   std::vector<std::string> filters;
   std::vector<std::pair<std::string, std::string>> wheres;
   std::optional<std::uint64_t> count;
@@ -149,6 +156,7 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
       o.stats = true;
     } else if (arg == "--demo") {
       o.demo = true;
+    } else if (parse_tls_option(args, i, o.tls, problem)) {
     } else if (option("--url")) {
       o.url = value;
     } else if (option("--filter")) {
@@ -183,6 +191,7 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
     if (problem) return problem;
   }
   if (o.demo && o.url) return std::string("--demo watches its own PBX: drop --url");
+  if (o.demo && o.tls.any()) return std::string("--demo watches its own PBX: drop --tls-*");
   return std::nullopt;
 }
 
@@ -468,6 +477,9 @@ inline int run_events(const std::vector<std::string>& args, std::ostream& out, s
     note("demo PBX generating about " + detail::fixed(run.demo_rate, 0) + " events/s");
   } else if (const auto problem = detail::make_config(o, env, cfg)) {
     err << "ami-events: " << *problem << '\n';
+    return exit_other;
+  } else if (const auto tls_problem = apply_tls_options(o.tls, cfg, err, "ami-events")) {
+    err << "ami-events: " << *tls_problem << '\n';
     return exit_other;
   }
 

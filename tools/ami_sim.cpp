@@ -2,6 +2,7 @@
 //
 //   ami-sim [--listen 127.0.0.1:5038] [--config sim.json] [--version 13.0.0]
 //           [--events-per-second N] [--time-unit-ms 1000]
+//           [--tls-cert FILE --tls-key FILE [--tls-listen 127.0.0.1:5039] [--tls-client-ca FILE]]
 //
 // Logs each connection and action to stderr; stops on SIGINT or SIGTERM.
 #include "ami/proto/banner.hpp"
@@ -30,6 +31,8 @@ namespace {
 constexpr const char* usage =
     "usage: ami-sim [--listen HOST:PORT] [--config FILE.json] [--version AMI_VERSION]\n"
     "               [--events-per-second N] [--time-unit-ms MS]\n"
+    "               [--tls-cert FILE --tls-key FILE [--tls-listen HOST:PORT]\n"
+    "                [--tls-client-ca FILE]]\n"
     "\n"
     "A simulated Asterisk manager interface. Without --config it has the user admin/amp111\n"
     "(all privileges), extensions 100 (answer), 200 (echo), 300 (UserEvent), 400 (busy),\n"
@@ -38,7 +41,10 @@ constexpr const char* usage =
     "--listen defaults to 127.0.0.1:5038 (port 0 picks a free one).\n"
     "--version is the AMI version of the banner: 13.0.0 (Asterisk master), 9.0.0 (20),\n"
     "7.0.3 (18, with chan_sip and IAX2 peers), 2.5.0 (13, legacy Command output).\n"
-    "--config takes JSON: see tools/ami-sim.example.json for every key.\n";
+    "--config takes JSON: see tools/ami-sim.example.json for every key.\n"
+    "--tls-cert and --tls-key (PEM: certificate chain, private key) add a TLS listener for\n"
+    "amis:// clients on --tls-listen (default 127.0.0.1:5039), next to the plain one;\n"
+    "--tls-client-ca makes it require client certificates issued by that CA.\n";
 
 std::string str(const json::object& o, const char* key, std::string fallback = {}) {
   if (const auto* v = o.if_contains(key)) {
@@ -46,6 +52,17 @@ std::string str(const json::object& o, const char* key, std::string fallback = {
     throw std::runtime_error(std::string("\"") + key + "\" must be a string");
   }
   return fallback;
+}
+
+// "HOST:PORT" (port 0 picks a free one).
+void parse_listen(const std::string& option, const std::string& v, std::string& host,
+                  unsigned short& port) {
+  const auto colon = v.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error(option + " wants HOST:PORT");
+  host = v.substr(0, colon);
+  const long p = std::stol(v.substr(colon + 1));
+  if (p < 0 || p > 65535) throw std::runtime_error("bad port in " + option);
+  port = static_cast<unsigned short>(p);
 }
 
 long num(const json::object& o, const char* key, long fallback) {
@@ -186,6 +203,10 @@ int main(int argc, char** argv) {
   std::string version;
   double rate = 0;
   long time_unit_ms = -1;
+  ami::testing::server_tls tls;
+  tls.separate_listener = true;
+  tls.port = 5039;  // Asterisk's tlsbindport
+  bool tls_listen = false;
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
@@ -197,13 +218,16 @@ int main(int argc, char** argv) {
         std::cout << usage;
         return 0;
       } else if (arg == "--listen") {
-        const auto v = value();
-        const auto colon = v.rfind(':');
-        if (colon == std::string::npos) throw std::runtime_error("--listen wants HOST:PORT");
-        opts.address = v.substr(0, colon);
-        const long port = std::stol(v.substr(colon + 1));
-        if (port < 0 || port > 65535) throw std::runtime_error("bad port in --listen");
-        opts.port = static_cast<unsigned short>(port);
+        parse_listen(arg, value(), opts.address, opts.port);
+      } else if (arg == "--tls-cert") {
+        tls.cert_chain_file = value();
+      } else if (arg == "--tls-key") {
+        tls.key_file = value();
+      } else if (arg == "--tls-client-ca") {
+        tls.client_ca_file = value();
+      } else if (arg == "--tls-listen") {
+        parse_listen(arg, value(), tls.address, tls.port);
+        tls_listen = true;
       } else if (arg == "--config") {
         config = value();
       } else if (arg == "--version") {
@@ -218,6 +242,13 @@ int main(int argc, char** argv) {
         throw std::runtime_error("unknown argument " + arg);
       }
     }
+    if (tls.cert_chain_file.empty() != tls.key_file.empty()) {
+      throw std::runtime_error("--tls-cert and --tls-key go together");
+    }
+    if (tls.cert_chain_file.empty() && (tls_listen || !tls.client_ca_file.empty())) {
+      throw std::runtime_error("TLS needs --tls-cert and --tls-key");
+    }
+    if (!tls.cert_chain_file.empty()) opts.tls = tls;
     if (!version.empty()) opts.ami_version = version;
     if (!config.empty()) {
       load_config(config, opts);
@@ -247,8 +278,9 @@ int main(int argc, char** argv) {
   try {
     srv.start();
   } catch (const std::exception& e) {
-    std::cerr << "ami-sim: cannot listen on " << opts.address << ":" << opts.port << ": "
-              << e.what() << "\n";
+    std::cerr << "ami-sim: cannot listen on " << opts.address << ":" << opts.port;
+    if (opts.tls) std::cerr << " and " << opts.tls->address << ":" << opts.tls->port << " (TLS)";
+    std::cerr << ": " << e.what() << "\n";
     return 1;
   }
   // The default demo account's secret is printed on purpose: it is public.
@@ -256,6 +288,12 @@ int main(int argc, char** argv) {
                                 ? "ami://" + srv.address() + ":" + std::to_string(srv.port())
                                 : srv.url(opts.users.front().username);
   std::cout << "ami-sim " << opts.ami_version << " listening: " << where << std::endl;
+  if (opts.tls) {
+    const std::string tls_where =
+        opts.users.empty() ? "amis://" + opts.tls->address + ":" + std::to_string(srv.tls_port())
+                           : srv.tls_url(opts.users.front().username);
+    std::cout << "ami-sim " << opts.ami_version << " listening (TLS): " << tls_where << std::endl;
+  }
   if (rate > 0) {
     srv.start_load(rate);
     std::cerr << clock_text() << " generating about " << rate << " events per second\n";

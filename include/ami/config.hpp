@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,9 +28,30 @@ struct config {
   auth_method auth = auth_method::plain;
   // The Login's Events field: "on", "off", or a comma list of classes ("call,system").
   std::string events = "on";
-  // TLS ("amis://"). Connecting with tls set fails with errc::not_supported while the
-  // library is built without TLS support.
+  // TLS ("amis://"; Asterisk's tlsbindport is 5039). The server's certificate is verified
+  // against the CAs below and must name the host (DNS name, or IP address for an IP
+  // literal; SNI is sent for names only). A verification failure completes async_connect
+  // with error::tls_verify_failed, and last_error_message() says why (OpenSSL's reason).
   bool tls = false;
+  // PEM file of the CA certificates trusted to vouch for the server. Empty: the system's
+  // default trust store.
+  std::string tls_ca_file;
+  // A client certificate (PEM: the certificate, then any intermediates) for servers that
+  // require one, and its private key (PEM, unencrypted). An empty tls_key_file means the key
+  // is in tls_cert_file too. The key's contents are never logged.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Skips certificate and name verification: anyone on the path can then impersonate the
+  // server. Each connect with it set reports a warning through on_warning.
+  bool tls_insecure = false;
+  // The name the certificate must carry, and the SNI name, when it differs from `host`
+  // (e.g. connecting to an IP address with a certificate for a name). Empty: `host`.
+  std::string tls_server_name;
+
+  // Receives the client's warnings (today: TLS verification turned off), one line each, on
+  // the client's executor. Never given a secret. Empty: each goes to stderr as
+  // "ami: warning: <text>". A function that does nothing silences them.
+  std::function<void(std::string_view)> on_warning;
 
   // 0 disables a timeout.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};  // resolve + TCP
@@ -55,14 +77,18 @@ struct config {
   //               timeout=<seconds> (connect, login and action timeouts at once)
   //               connect_timeout= login_timeout= action_timeout= <seconds, may be fractional>
   //               max_in_flight=<n>  max_queued=<n>
+  //   amis only   ca=<CA file>  cert=<client certificate file>  key=<its key file>
+  //               insecure=<1|0|true|false|yes|no>  server_name=<name to verify>
+  //   e.g. "amis://admin:secret@pbx.example?ca=/etc/ami/ca.pem&cert=/etc/ami/me.pem"
   // User, secret and values are percent-decoded. Anything else (unknown key, bad number,
-  // CR/LF/NUL anywhere) is error::invalid_url.
+  // an empty path, TLS keys with ami://, CR/LF/NUL anywhere) is error::invalid_url.
   static config from_url(std::string_view url, boost::system::error_code& ec);
   // Throws boost::system::system_error (error::invalid_url); the message never holds the
   // secret.
   static config from_url(std::string_view url);
 
   // The URL form of this config with the secret shown as "***" (for logs and messages).
+  // File paths are shown (not the files' contents); on_warning is not part of it.
   std::string redacted() const;
 };
 

@@ -2,6 +2,7 @@
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <algorithm>
 
@@ -13,18 +14,34 @@ constexpr std::size_t read_size = 64 * 1024;
 
 const boost::system::error_code aborted = boost::asio::error::operation_aborted;
 
+using io_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+using any_strand = boost::asio::strand<boost::asio::any_io_executor>;
+
+boost::asio::any_io_executor make_client_strand(const boost::asio::any_io_executor& ex) {
+  if (const auto* io = ex.target<boost::asio::io_context::executor_type>()) {
+    return boost::asio::make_strand(*io);
+  }
+  return boost::asio::make_strand(ex);
+}
+
 }  // namespace
 
 client_core::client_core(const boost::asio::any_io_executor& ex)
-    : strand_(boost::asio::make_strand(ex)), executor_(strand_), timer_(executor_) {}
+    : executor_(make_client_strand(ex)), timer_(executor_) {}
+
+bool client_core::running_in_strand() const noexcept {
+  if (const auto* s = executor_.target<io_strand>()) return s->running_in_this_thread();
+  if (const auto* s = executor_.target<any_strand>()) return s->running_in_this_thread();
+  return false;
+}
 
 template <class F>
 void client_core::on_strand(F&& f) {
-  if (strand_.running_in_this_thread()) {
+  if (running_in_strand()) {
     f();
     return;
   }
-  boost::asio::post(strand_,
+  boost::asio::post(executor_,
                     [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(); });
 }
 
@@ -93,7 +110,7 @@ void client_core::fail(operation_ptr op, const boost::system::error_code& ec) {
 
 void client_core::cancel_one(std::uint64_t n) {
   // Always posted: this runs from a cancellation slot, which the completion clears.
-  boost::asio::post(strand_, [self = shared_from_this(), n] {
+  boost::asio::post(executor_, [self = shared_from_this(), n] {
     if (self->shut_) return;
     self->session_.abandon(n, aborted);
     self->drive();

@@ -13,6 +13,7 @@
 #include "transport.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -84,8 +85,12 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void drop_connection();
   void transport_failed(const boost::system::error_code& ec);
 
-  boost::asio::strand<boost::asio::any_io_executor> strand_;
-  boost::asio::any_io_executor executor_;  // strand_, type-erased
+  bool running_in_strand() const noexcept;
+
+  // A strand of the given executor, type-erased. Over an io_context's executor the strand is
+  // built on the concrete type: a strand over any_io_executor queries its inner executor
+  // through type erasure on every handler, which allocates.
+  boost::asio::any_io_executor executor_;
   session session_;
   event_hub hub_;
   std::shared_ptr<connection_io> io_;  // the current connection, if any

@@ -32,6 +32,31 @@ bool parse_size(const std::string& v, std::size_t& out) {
   return !v.empty() && r.ec == std::errc{} && r.ptr == end;
 }
 
+bool parse_flag(const std::string& v, bool& out) {
+  if (v == "1" || iequals(v, "true") || iequals(v, "yes")) {
+    out = true;
+  } else if (v == "0" || iequals(v, "false") || iequals(v, "no")) {
+    out = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// A query value for redacted(): percent-encoded, but '/' and ':' stay readable (paths).
+std::string query_value(std::string_view v) {
+  std::string out;
+  std::size_t from = 0;
+  while (from <= v.size()) {
+    const auto at = v.find_first_of("/:", from);
+    out += percent_encode(v.substr(from, at == std::string_view::npos ? v.npos : at - from));
+    if (at == std::string_view::npos) break;
+    out += v[at];
+    from = at + 1;
+  }
+  return out;
+}
+
 void append_seconds(std::string& s, std::chrono::milliseconds ms) {
   const auto n = ms.count();
   s += std::to_string(n / 1000);
@@ -54,8 +79,24 @@ config config::from_url(std::string_view text, boost::system::error_code& ec) {
   c.host = std::move(parsed->host);
   c.username = std::move(parsed->username);
   c.secret = std::move(parsed->secret);
+  // TLS file paths and names: amis:// only, never empty.
+  const auto tls_value = [&c](std::string& field, std::string& value) {
+    if (!c.tls || value.empty()) return false;
+    field = std::move(value);
+    return true;
+  };
   for (auto& [key, value] : parsed->query) {
-    if (iequals(key, "events")) {
+    if (iequals(key, "ca")) {
+      if (!tls_value(c.tls_ca_file, value)) return {};
+    } else if (iequals(key, "cert")) {
+      if (!tls_value(c.tls_cert_file, value)) return {};
+    } else if (iequals(key, "key")) {
+      if (!tls_value(c.tls_key_file, value)) return {};
+    } else if (iequals(key, "server_name")) {
+      if (!tls_value(c.tls_server_name, value)) return {};
+    } else if (iequals(key, "insecure")) {
+      if (!c.tls || !parse_flag(value, c.tls_insecure)) return {};
+    } else if (iequals(key, "events")) {
       if (value.empty()) return {};
       c.events = std::move(value);
     } else if (iequals(key, "auth")) {
@@ -84,6 +125,7 @@ config config::from_url(std::string_view text, boost::system::error_code& ec) {
       return {};
     }
   }
+  if (!c.tls_key_file.empty() && c.tls_cert_file.empty()) return {};  // a key for what?
   ec = {};
   return c;
 }
@@ -130,6 +172,13 @@ std::string config::redacted() const {
   add_seconds("action_timeout", action_timeout, defaults.action_timeout);
   if (max_in_flight != defaults.max_in_flight) add("max_in_flight", std::to_string(max_in_flight));
   if (max_queued != defaults.max_queued) add("max_queued", std::to_string(max_queued));
+  if (tls) {
+    if (!tls_ca_file.empty()) add("ca", query_value(tls_ca_file));
+    if (!tls_cert_file.empty()) add("cert", query_value(tls_cert_file));
+    if (!tls_key_file.empty()) add("key", query_value(tls_key_file));
+    if (tls_insecure) add("insecure", "1");
+    if (!tls_server_name.empty()) add("server_name", query_value(tls_server_name));
+  }
   return s + query;
 }
 

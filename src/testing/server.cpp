@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -23,12 +24,40 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string endpoint_text(const tcp::endpoint& ep) {
-  return std::string(ep.address().is_v6() ? "IPV6" : "IPV4") + "/TCP/" + ep.address().to_string() +
-         "/" + std::to_string(ep.port());
+std::string endpoint_text(const tcp::endpoint& ep, bool tls) {
+  return std::string(ep.address().is_v6() ? "IPV6" : "IPV4") + (tls ? "/TLS/" : "/TCP/") +
+         ep.address().to_string() + "/" + std::to_string(ep.port());
 }
 
 constexpr std::size_t read_chunk = 4096;
+
+// How long a closing TLS session waits for the client to answer its close_notify.
+constexpr std::chrono::seconds tls_close_grace{1};
+
+// The listener's TLS context. Errors name the file at fault (never its contents).
+asio::ssl::context make_tls_context(const server_tls& t) {
+  namespace ssl = asio::ssl;
+  ssl::context ctx(ssl::context::tls_server);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                  ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  const auto check = [&ec](const char* what, const std::string& file) {
+    if (ec) throw boost::system::system_error(ec, std::string(what) + " '" + file + "'");
+  };
+  ctx.use_certificate_chain_file(t.cert_chain_file, ec);
+  check("TLS certificate chain", t.cert_chain_file);
+  // OpenSSL refuses a key that does not match the certificate loaded above.
+  ctx.use_private_key_file(t.key_file, ssl::context::pem, ec);
+  check("TLS private key", t.key_file);
+  if (!t.client_ca_file.empty()) {
+    ctx.load_verify_file(t.client_ca_file, ec);
+    check("TLS client CA file", t.client_ca_file);
+    ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+    check("TLS client verification", t.client_ca_file);
+  }
+  return ctx;
+}
 
 }  // namespace
 
@@ -62,19 +91,21 @@ field_list with_action_id(const ami::message& action, field_list fields) {
 // ---------------------------------------------------------------------------------------
 // connection
 
-connection::connection(server_state& srv, tcp::socket socket, std::uint64_t id)
+connection::connection(server_state& srv, tcp::socket socket, std::uint64_t id, bool tls)
     : id_(id),
       srv_(srv),
       socket_(std::move(socket)),
       parser_(ami::proto::parser_options{{}, false}),
       delay_timer_(srv.io_) {
   connected_at_ = std::chrono::system_clock::now();
+  if (tls && srv.tls_ctx_)
+    tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *srv.tls_ctx_);
   boost::system::error_code ec;
   const auto local = socket_.local_endpoint(ec);
-  if (!ec) local_endpoint_ = endpoint_text(local);
+  if (!ec) local_endpoint_ = endpoint_text(local, tls_ != nullptr);
   const auto remote = socket_.remote_endpoint(ec);
   if (!ec) {
-    remote_endpoint_ = endpoint_text(remote);
+    remote_endpoint_ = endpoint_text(remote, tls_ != nullptr);
     peer_ = remote.address().to_string() + ":" + std::to_string(remote.port());
   }
   budget_ = srv.close_after_;
@@ -85,9 +116,42 @@ connection::~connection() = default;
 void connection::start(std::optional<std::string> replay_bytes) {
   if (replay_bytes) {
     replaying_ = true;
-    write(std::move(*replay_bytes));
+    greeting_ = std::move(*replay_bytes);
   } else {
-    write("Asterisk Call Manager/" + srv_.opts_.ami_version + "\r\n");
+    greeting_ = "Asterisk Call Manager/" + srv_.opts_.ami_version + "\r\n";
+  }
+  if (!tls_) {
+    greet();
+    return;
+  }
+  handshaking_ = true;
+  tls_->async_handshake(
+      asio::ssl::stream_base::server,
+      [self = shared_from_this()](boost::system::error_code ec) { self->on_handshake(ec); });
+}
+
+void connection::on_handshake(const boost::system::error_code& ec) {
+  handshaking_ = false;
+  if (closed_) return;
+  if (ec) {
+    srv_.log("session " + std::to_string(id_) + " TLS handshake failed: " + ec.message());
+    close_now();
+    return;
+  }
+  // The name the client asked for (SNI), for the log and the tests that read it.
+  const char* sni = SSL_get_servername(tls_->native_handle(), TLSEXT_NAMETYPE_host_name);
+  srv_.log("session " + std::to_string(id_) +
+           " TLS established, server name: " + (sni != nullptr ? sni : "(none)"));
+  greet();
+}
+
+void connection::greet() {
+  if (closed_) return;
+  if (greeting_ && !greeting_->empty()) {
+    // First on the wire, before anything queued meanwhile.
+    pending_.insert(0, *greeting_);
+    greeting_.reset();
+    flush();
   }
   read();
 }
@@ -95,24 +159,27 @@ void connection::start(std::optional<std::string> replay_bytes) {
 void connection::read() {
   if (closed_) return;
   char* buf = parser_.prepare(read_chunk);
-  socket_.async_read_some(asio::buffer(buf, read_chunk),
-                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                            if (self->closed_) return;
-                            if (ec) {
-                              self->close_now();
-                              return;
-                            }
-                            self->parser_.commit(n);
-                            ami::message m;
-                            for (;;) {
-                              const auto r = self->parser_.next(m);
-                              if (r.status == ami::proto::parse_status::need_more) break;
-                              if (r.status == ami::proto::parse_status::message)
-                                self->on_message(m);
-                            }
-                            self->process();
-                            self->read();
-                          });
+  auto on_read = [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+    if (self->closed_) return;
+    if (ec) {
+      self->close_now();
+      return;
+    }
+    self->parser_.commit(n);
+    ami::message m;
+    for (;;) {
+      const auto r = self->parser_.next(m);
+      if (r.status == ami::proto::parse_status::need_more) break;
+      if (r.status == ami::proto::parse_status::message) self->on_message(m);
+    }
+    self->process();
+    self->read();
+  };
+  if (tls_) {
+    tls_->async_read_some(asio::buffer(buf, read_chunk), std::move(on_read));
+  } else {
+    socket_.async_read_some(asio::buffer(buf, read_chunk), std::move(on_read));
+  }
 }
 
 void connection::on_message(const ami::message& m) {
@@ -175,9 +242,9 @@ void connection::write(std::string bytes) {
 }
 
 void connection::flush() {
-  if (writing_ || closed_ || srv_.stalled_) return;
+  if (writing_ || closed_ || srv_.stalled_ || handshaking_) return;
   if (pending_.empty()) {
-    if (closing_) close_now();
+    if (closing_) finish_close();
     return;
   }
   writing_buf_.clear();
@@ -195,19 +262,23 @@ void connection::flush() {
     }
   }
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(writing_buf_),
-                    [self = shared_from_this(), cut, gen = budget_gen_](
+  auto on_written = [self = shared_from_this(), cut, gen = budget_gen_](
                         boost::system::error_code ec, std::size_t n) {
-                      self->writing_ = false;
-                      // Bytes of a write started before the budget was reset do not count.
-                      if (gen == self->budget_gen_) self->budget_used_ += n;
-                      if (self->closed_) return;
-                      if (ec || (cut && gen == self->budget_gen_)) {
-                        self->close_now();
-                        return;
-                      }
-                      self->flush();
-                    });
+    self->writing_ = false;
+    // Bytes of a write started before the budget was reset do not count.
+    if (gen == self->budget_gen_) self->budget_used_ += n;
+    if (self->closed_) return;
+    if (ec || (cut && gen == self->budget_gen_)) {
+      self->close_now();
+      return;
+    }
+    self->flush();
+  };
+  if (tls_) {
+    asio::async_write(*tls_, asio::buffer(writing_buf_), std::move(on_written));
+  } else {
+    asio::async_write(socket_, asio::buffer(writing_buf_), std::move(on_written));
+  }
 }
 
 void connection::set_byte_budget(std::size_t n) {
@@ -220,7 +291,28 @@ void connection::set_byte_budget(std::size_t n) {
 void connection::close_after_flush() {
   if (closed_) return;
   closing_ = true;
-  if (!writing_ && (pending_.empty() || srv_.stalled_)) close_now();
+  if (handshaking_) {
+    close_now();
+  } else if (!writing_ && srv_.stalled_) {
+    close_now();
+  } else if (!writing_ && pending_.empty()) {
+    finish_close();
+  }
+}
+
+void connection::finish_close() {
+  if (!tls_) {
+    close_now();
+    return;
+  }
+  if (closed_ || shutting_down_) return;
+  shutting_down_ = true;
+  delay_timer_.expires_after(tls_close_grace);
+  delay_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->close_now();
+  });
+  tls_->async_shutdown(
+      [self = shared_from_this()](boost::system::error_code) { self->close_now(); });
 }
 
 void connection::close_now() {
@@ -285,19 +377,16 @@ void server_state::run_sync(const std::function<void()>& fn) {
   fut.wait();
 }
 
-void server_state::accept() {
-  if (!acceptor_ || !acceptor_->is_open()) return;
-  acceptor_->async_accept(
-      // A raw pointer: the io_context is a member, so no handler outlives the state (a
+void server_state::accept(std::optional<tcp::acceptor>& acceptor, bool tls) {
+  if (!acceptor || !acceptor->is_open()) return;
+  acceptor->async_accept(
+      // Raw pointers: the io_context is a member, so no handler outlives the state (a
       // shared_ptr here would keep the state, and so its io_context, alive forever).
-      [self = this](boost::system::error_code ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !self->acceptor_ ||
-            !self->acceptor_->is_open()) {
-          return;
-        }
+      [self = this, acc = &acceptor, tls](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !*acc || !(*acc)->is_open()) return;
         if (!ec) {
           socket.set_option(tcp::no_delay(true), ec);
-          auto c = std::make_shared<connection>(*self, std::move(socket), self->next_id_++);
+          auto c = std::make_shared<connection>(*self, std::move(socket), self->next_id_++, tls);
           self->connections_.push_back(c);
           {
             std::lock_guard<std::mutex> lock(self->mutex_);
@@ -305,11 +394,22 @@ void server_state::accept() {
             ++self->connection_count_;
           }
           self->cv_.notify_all();
-          self->log("session " + std::to_string(c->id_) + " connected from " + c->peer_);
+          self->log("session " + std::to_string(c->id_) + " connected from " + c->peer_ +
+                    (tls ? " (TLS)" : ""));
           c->start(self->replay_);
         }
-        self->accept();
+        self->accept(*acc, tls);
       });
+}
+
+std::string server_state::user_url(const std::string& username, bool tls) const {
+  const auto* u = find_user(username);
+  if (u == nullptr) return {};
+  const bool separate = tls && opts_.tls && opts_.tls->separate_listener;
+  const std::string& host = separate ? opts_.tls->address : opts_.address;
+  const bool v6 = host.find(':') != std::string::npos;
+  return std::string(tls ? "amis://" : "ami://") + u->username + ":" + u->secret + "@" +
+         (v6 ? "[" + host + "]" : host) + ":" + std::to_string(separate ? tls_port_ : port_);
 }
 
 void server_state::on_closed(connection& c) {
@@ -466,16 +566,32 @@ void server::start() {
   auto& st = *state_;
   if (st.running_) return;
   namespace asio = boost::asio;
-  const auto addr = asio::ip::make_address(st.opts_.address);
-  const unsigned short want = st.port_ != 0 ? st.port_ : st.opts_.port;
+  const auto& tls = st.opts_.tls;
+  if (tls && !st.tls_ctx_) st.tls_ctx_.emplace(detail::make_tls_context(*tls));
+  const bool separate = tls && tls->separate_listener;
+  const auto listen = [&st](std::optional<detail::tcp::acceptor>& acceptor,
+                            const std::string& address, unsigned short want) {
+    acceptor.emplace(st.io_);
+    detail::tcp::endpoint ep(asio::ip::make_address(address), want);
+    acceptor->open(ep.protocol());
+    acceptor->set_option(detail::tcp::acceptor::reuse_address(true));
+    acceptor->bind(ep);
+    acceptor->listen();
+    return acceptor->local_endpoint().port();
+  };
   st.io_.restart();
-  st.acceptor_.emplace(st.io_);
-  detail::tcp::endpoint ep(addr, want);
-  st.acceptor_->open(ep.protocol());
-  st.acceptor_->set_option(detail::tcp::acceptor::reuse_address(true));
-  st.acceptor_->bind(ep);
-  st.acceptor_->listen();
-  st.port_ = st.acceptor_->local_endpoint().port();
+  st.port_ = listen(st.acceptor_, st.opts_.address, st.port_ != 0 ? st.port_ : st.opts_.port);
+  if (separate) {
+    try {
+      st.tls_port_ =
+          listen(st.tls_acceptor_, tls->address, st.tls_port_ != 0 ? st.tls_port_ : tls->port);
+    } catch (...) {
+      st.acceptor_.reset();
+      throw;
+    }
+  } else {
+    st.tls_port_ = tls ? st.port_ : 0;
+  }
   st.started_at_ = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(st.mutex_);
@@ -483,7 +599,8 @@ void server::start() {
     st.login_count_ = 0;
   }
   st.work_.emplace(st.io_.get_executor());
-  st.accept();
+  st.accept(st.acceptor_, tls && !separate);
+  if (separate) st.accept(st.tls_acceptor_, true);
   std::promise<void> ready;
   auto fut = ready.get_future();
   st.thread_ = std::thread([&st, &ready] {
@@ -502,6 +619,7 @@ void server::stop() {
     boost::system::error_code ignored;
     st.pbx_->shutdown();
     if (st.acceptor_) st.acceptor_->close(ignored);
+    if (st.tls_acceptor_) st.tls_acceptor_->close(ignored);
     const auto all = st.connections_;
     for (const auto& c : all) c->close_now();
   });
@@ -510,6 +628,7 @@ void server::stop() {
   st.thread_.join();
   st.running_ = false;
   st.acceptor_.reset();
+  st.tls_acceptor_.reset();
   st.connections_.clear();
 }
 
@@ -519,14 +638,20 @@ const server_options& server::options() const noexcept { return state_->opts_; }
 
 std::string server::url(const std::string& username) const {
   auto& st = *state_;
+  const bool tls = st.opts_.tls && !st.opts_.tls->separate_listener;
   std::string out;
-  st.run_sync([&] {
-    const auto* u = st.find_user(username);
-    if (u) {
-      out = "ami://" + u->username + ":" + u->secret + "@" + st.opts_.address + ":" +
-            std::to_string(st.port_);
-    }
-  });
+  st.run_sync([&] { out = st.user_url(username, tls); });
+  if (out.empty()) throw std::invalid_argument("no such user: " + username);
+  return out;
+}
+
+unsigned short server::tls_port() const { return state_->tls_port_; }
+
+std::string server::tls_url(const std::string& username) const {
+  auto& st = *state_;
+  if (!st.opts_.tls) throw std::logic_error("the server does not speak TLS");
+  std::string out;
+  st.run_sync([&] { out = st.user_url(username, true); });
   if (out.empty()) throw std::invalid_argument("no such user: " + username);
   return out;
 }

@@ -9,6 +9,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -75,7 +77,8 @@ class pbx_model;
 // One accepted socket. Everything except the public session members runs on the io thread.
 class connection final : public session, public std::enable_shared_from_this<connection> {
  public:
-  connection(server_state& srv, tcp::socket socket, std::uint64_t id);
+  // `tls`: the socket came from a TLS listener; start() does the handshake first.
+  connection(server_state& srv, tcp::socket socket, std::uint64_t id, bool tls);
   ~connection();
 
   void start(std::optional<std::string> replay_bytes);
@@ -111,17 +114,28 @@ class connection final : public session, public std::enable_shared_from_this<con
   std::uint32_t event_mask_ = priv::all;
   std::string challenge_;
   std::string local_endpoint_;
-  std::string remote_endpoint_;  // "IPV4/TCP/127.0.0.1/40000", as security events write it
+  std::string remote_endpoint_;  // "IPV4/TCP/127.0.0.1/40000" ("TLS" for TLS sessions), as
+                                 // security events write it
   std::string peer_;             // "127.0.0.1:40000", for logs
   std::chrono::system_clock::time_point connected_at_;
 
  private:
+  void on_handshake(const boost::system::error_code& ec);
+  void greet();
   void read();
   void on_message(const ami::message& m);
   void process();
+  // Everything queued was written and the session is closing: for TLS, send close_notify
+  // first (within a grace period), so the client sees an orderly end rather than a cut.
+  void finish_close();
 
   server_state& srv_;
   tcp::socket socket_;
+  // Set for TLS sessions; declared after socket_ so that it goes first.
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  std::optional<std::string> greeting_;  // what start() sends once the handshake is done
+  bool handshaking_ = false;
+  bool shutting_down_ = false;
   ami::proto::parser parser_;
   asio::steady_timer delay_timer_;
   std::string pending_;
@@ -155,7 +169,9 @@ struct server_state {
   bool on_io_thread() const noexcept;
 
   // io thread.
-  void accept();
+  void accept(std::optional<tcp::acceptor>& acceptor, bool tls);
+  // "ami://user:secret@address:port" for a configured user, empty when unknown.
+  std::string user_url(const std::string& username, bool tls) const;
   void dispatch(connection& c, const ami::message& action);
   outcome builtin(connection& c, const ami::message& action);
   void broadcast(const field_list& fields);
@@ -179,6 +195,11 @@ struct server_state {
   std::thread::id thread_id_;
   std::atomic<bool> running_{false};
   unsigned short port_ = 0;
+  // Built by start() from opts_.tls; unset for plain TCP.
+  std::optional<asio::ssl::context> tls_ctx_;
+  // The TLS listener when it is a separate one (server_tls::separate_listener).
+  std::optional<tcp::acceptor> tls_acceptor_;
+  unsigned short tls_port_ = 0;
 
   // io thread only.
   std::vector<std::shared_ptr<connection>> connections_;

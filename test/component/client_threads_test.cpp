@@ -62,4 +62,45 @@ TEST_SUITE("client") {
     CHECK(events <= 16);
   }
 
+  TEST_CASE("subscribing, cancelling and destroying from other threads while io threads run") {
+    ami::testing::server srv;
+    srv.start();
+    boost::asio::io_context io;
+    auto guard = boost::asio::make_work_guard(io);
+    std::vector<std::thread> io_threads;
+    for (int i = 0; i < 4; ++i) io_threads.emplace_back([&] { io.run(); });
+    auto c = std::make_unique<ami::client>(io);
+    auto connected = c->async_connect(ami::config::from_url(srv.url()), boost::asio::use_future);
+    REQUIRE(connected.wait_for(10s) == std::future_status::ready);
+    CHECK_NOTHROW(connected.get());
+
+    std::atomic<bool> stop{false};
+    std::atomic<int> delivered{0};
+    std::thread pusher([&] {
+      while (!stop) srv.push_event({{"Event", "Hangup"}, {"Privilege", "call,all"}});
+    });
+    std::vector<boost::signals2::scoped_connection> subs;
+    for (int i = 0; i < 20; ++i) {
+      subs.emplace_back(
+          c->on_event(i % 2 == 0 ? "Hangup" : "Hang*", [&](const ami::event&) { ++delivered; }));
+    }
+    std::vector<std::future<ami::response>> futures;
+    for (int i = 0; i < 200; ++i) {
+      futures.push_back(c->async_send(ami::action("Ping"), boost::asio::use_future));
+      if (i == 100) c->cancel();
+    }
+    subs.clear();  // disconnect from this thread while events flow
+    c.reset();     // destroyed while its strand may be busy on an io thread
+    int ready = 0;
+    for (auto& f : futures) {
+      if (f.wait_for(10s) == std::future_status::ready) ++ready;
+    }
+    CHECK(ready == 200);
+    stop = true;
+    pusher.join();
+    guard.reset();
+    io.stop();
+    for (auto& t : io_threads) t.join();
+  }
+
 }  // TEST_SUITE

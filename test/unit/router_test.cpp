@@ -273,9 +273,8 @@ TEST_CASE("raw text in several chunks (one per queue) makes one answer") {
   CHECK(t.rt.route(pong, t.done) == routed::answer);
   t.complete();
   REQUIRE(q.done());
-  CHECK(q.resp.output() ==
-        std::vector<std::string>{"support has 0 calls", "   No Members", "sales has 2 calls",
-                                 "   Members:"});
+  CHECK(q.resp.output() == std::vector<std::string>{"support has 0 calls", "   No Members",
+                                                    "sales has 2 calls", "   Members:"});
   CHECK(q.resp.msg().owns_bytes());
   CHECK(ping.done());
 }

@@ -161,11 +161,11 @@ class router {
   // Caller-supplied ActionIDs: the counters using each, oldest first (duplicates are
   // answered in order, as the server runs one session's actions in order).
   std::unordered_map<std::string, std::vector<std::uint64_t>> by_caller_id_;
-  std::vector<std::uint64_t> open_lists_;  // lists being collected, oldest first
+  std::vector<std::uint64_t> open_lists_;         // lists being collected, oldest first
   std::optional<std::uint64_t> collecting_text_;  // the raw-text action receiving text
-  std::size_t raw_text_sent_ = 0;          // written raw-text actions awaiting their text
-  std::size_t awaiting_response_ = 0;      // written actions in phase sent
-  std::vector<deadline_item> deadlines_;   // min-heap; stale items are skipped
+  std::size_t raw_text_sent_ = 0;                 // written raw-text actions awaiting their text
+  std::size_t awaiting_response_ = 0;             // written actions in phase sent
+  std::vector<deadline_item> deadlines_;          // min-heap; stale items are skipped
   std::size_t in_flight_ = 0;
   std::size_t queued_ = 0;
 };

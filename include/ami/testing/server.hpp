@@ -31,6 +31,22 @@ struct user {
   std::string write = "all";
 };
 
+// TLS on the listener, for "amis://" clients. Files are PEM.
+struct server_tls {
+  std::string cert_chain_file;  // the server certificate, then any intermediate CAs
+  std::string key_file;         // its private key (unencrypted)
+  // When set, a client must present a certificate issued by one of these CAs, or the
+  // handshake fails.
+  std::string client_ca_file;
+  // false: the main listener (server_options::address and port) speaks TLS, nothing else
+  // listens. true: TLS gets a second listener on `address`:`port` (0 picks a free port) and
+  // the main one stays plain; both reach the same PBX, like Asterisk's bindport and
+  // tlsbindport.
+  bool separate_listener = false;
+  std::string address = "127.0.0.1";
+  unsigned short port = 0;
+};
+
 struct server_options {
   std::string address = "127.0.0.1";
   unsigned short port = 0;             // 0: pick a free port
@@ -42,6 +58,9 @@ struct server_options {
   // The simulated PBX. Unset: pbx_config::standard(), with chan_sip and IAX2 endpoints
   // when ami_version < 9 (Asterisk <= 18), PJSIP ones otherwise.
   std::optional<pbx_config> pbx;
+  // Serve TLS instead of plain TCP: each connection starts with a TLS handshake, then the
+  // banner. start() throws boost::system::system_error when a file cannot be used.
+  std::optional<server_tls> tls;
 };
 
 class server;
@@ -99,10 +118,16 @@ class server {
   // Closes the listener and every session, then joins the thread. start() may follow.
   void stop();
 
+  // The main listener.
   unsigned short port() const;
   std::string address() const;
-  // "ami://admin:amp111@127.0.0.1:PORT" for a configured user (throws if unknown).
+  // "ami://admin:amp111@127.0.0.1:PORT" for a configured user (throws if unknown);
+  // "amis://..." when the main listener speaks TLS.
   std::string url(const std::string& username = "admin") const;
+  // The TLS listener (the main one unless server_tls::separate_listener): its port (0
+  // without TLS) and "amis://admin:amp111@ADDRESS:PORT" (throws without TLS).
+  unsigned short tls_port() const;
+  std::string tls_url(const std::string& username = "admin") const;
   // The construction options (plus users from add_user: do not read while adding).
   const server_options& options() const noexcept;
 
