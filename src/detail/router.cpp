@@ -16,10 +16,7 @@ void router::add(new_action a) {
   e.deadline = a.deadline;
   e.op = std::move(a.op);
   if (!e.caller_id.empty()) by_caller_id_[e.caller_id].push_back(a.n);
-  if (e.deadline) {
-    deadlines_.push_back({*e.deadline, a.n});
-    std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
-  }
+  if (e.deadline) add_deadline({*e.deadline, a.n});
   auto& stored = table_.insert(a.n, std::move(e));
   enter_phase(a.n, stored, phase::queued);
 }
@@ -305,33 +302,72 @@ void router::fail_all(const boost::system::error_code& ec, std::vector<routed_re
   by_caller_id_.clear();
   open_lists_.clear();
   collecting_text_.reset();
-  deadlines_.clear();
+  fifo_.clear();
+  fifo_head_ = 0;
+  heap_.clear();
   raw_text_sent_ = 0;
   awaiting_response_ = 0;
   in_flight_ = 0;
   queued_ = 0;
 }
 
+bool router::live(const deadline_item& d) const noexcept {
+  const entry* e = table_.find(d.n);
+  return e != nullptr && !e->abandoned && e->deadline && *e->deadline == d.at;
+}
+
+void router::add_deadline(deadline_item d) {
+  if (fifo_head_ == fifo_.size() || fifo_.back().at <= d.at) {
+    fifo_.push_back(d);
+  } else {
+    heap_.push_back(d);
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
+  }
+}
+
+const router::deadline_item* router::earliest() noexcept {
+  while (fifo_head_ != fifo_.size() && !live(fifo_[fifo_head_])) ++fifo_head_;
+  if (fifo_head_ == fifo_.size()) {
+    fifo_.clear();
+    fifo_head_ = 0;
+  } else if (fifo_head_ > 1024 && fifo_head_ * 2 > fifo_.size()) {
+    fifo_.erase(fifo_.begin(), fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_));
+    fifo_head_ = 0;
+  }
+  while (!heap_.empty() && !live(heap_.front())) {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    heap_.pop_back();
+  }
+  const deadline_item* f = fifo_head_ != fifo_.size() ? &fifo_[fifo_head_] : nullptr;
+  const deadline_item* h = heap_.empty() ? nullptr : &heap_.front();
+  if (f == nullptr) return h;
+  if (h == nullptr) return f;
+  return h->at < f->at ? h : f;
+}
+
+void router::pop_earliest() noexcept {
+  const deadline_item* e = earliest();
+  if (e == nullptr) return;
+  if (fifo_head_ != fifo_.size() && e == &fifo_[fifo_head_]) {
+    ++fifo_head_;
+  } else {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    heap_.pop_back();
+  }
+}
+
 void router::expire(clock::time_point now, std::vector<routed_result>& done) {
-  while (!deadlines_.empty() && deadlines_.front().at <= now) {
-    const auto item = deadlines_.front();
-    std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
-    deadlines_.pop_back();
-    entry* e = table_.find(item.n);
-    if (e == nullptr || e->abandoned || !e->deadline || *e->deadline != item.at) continue;
-    abandon(item.n, error::action_timeout, done);
+  for (const deadline_item* d = earliest(); d != nullptr && d->at <= now; d = earliest()) {
+    const auto n = d->n;
+    pop_earliest();
+    abandon(n, error::action_timeout, done);
   }
 }
 
 std::optional<clock::time_point> router::next_deadline() {
-  while (!deadlines_.empty()) {
-    const auto& top = deadlines_.front();
-    const entry* e = table_.find(top.n);
-    if (e != nullptr && !e->abandoned && e->deadline && *e->deadline == top.at) return top.at;
-    std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
-    deadlines_.pop_back();
-  }
-  return std::nullopt;
+  const deadline_item* d = earliest();
+  if (d == nullptr) return std::nullopt;
+  return d->at;
 }
 
 }  // namespace ami::detail

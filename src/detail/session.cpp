@@ -165,6 +165,10 @@ void session::end_of_input() {
 }
 
 void session::take_routed() {
+  if (routed_.empty()) {
+    if (!queue_.empty()) flush_queue();
+    return;
+  }
   // on_internal() may fail the connection, which routes more results: work on a batch.
   std::vector<routed_result> batch;
   batch.swap(routed_);

@@ -356,6 +356,33 @@ TEST_CASE("deadlines: expire times out due actions; next_deadline skips finished
   CHECK_FALSE(t.rt.next_deadline().has_value());
 }
 
+TEST_CASE("deadlines out of order expire in time order") {
+  routing t;
+  const auto t0 = clock::time_point{} + std::chrono::hours(1);
+  const int seconds[] = {3, 5, 1, 6, 2, 5, 4};
+  std::vector<record> recs(7);
+  std::vector<std::uint64_t> ns;
+  for (std::size_t i = 0; i < 7; ++i) {
+    ns.push_back(
+        t.add("Ping", recs[i], {}, answer_kind::response, t0 + std::chrono::seconds(seconds[i])));
+  }
+  t.respond(ns[4]);  // the 2 s one answers in time
+  std::vector<int> order;
+  for (int s = 1; s <= 6; ++s) {
+    CHECK(t.rt.next_deadline() >= t0 + std::chrono::seconds(s));
+    t.rt.expire(t0 + std::chrono::seconds(s), t.done);
+    for (auto& d : t.done) {
+      CHECK(d.result.ec == ami::error::action_timeout);
+    }
+    for (std::size_t k = 0; k < t.done.size(); ++k) order.push_back(s);
+    t.complete();
+  }
+  CHECK(order == std::vector<int>{1, 3, 4, 5, 5, 6});
+  CHECK_FALSE(recs[4].ec);
+  CHECK(t.rt.empty() == false);  // timed-out actions stay as tombstones for their late answers
+  CHECK_FALSE(t.rt.next_deadline().has_value());
+}
+
 TEST_CASE("a response without ActionID goes to the only action awaiting one") {
   routing t;
   record a, b;

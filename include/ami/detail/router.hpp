@@ -109,6 +109,14 @@ class router {
   std::size_t open_lists() const noexcept { return open_lists_.size(); }
 
  private:
+  struct deadline_item {
+    clock::time_point at{};
+    std::uint64_t n = 0;
+    friend bool operator>(const deadline_item& a, const deadline_item& b) noexcept {
+      return a.at > b.at;
+    }
+  };
+
   enum class phase : std::uint8_t {
     queued,          // registered, not written
     sent,            // written, waiting for the Response
@@ -147,14 +155,11 @@ class router {
   void remove(std::uint64_t n, entry& e);
   void leave_flight(entry& e) noexcept;
   void finish_text(std::vector<routed_result>& done);
-
-  struct deadline_item {
-    clock::time_point at{};
-    std::uint64_t n = 0;
-    friend bool operator>(const deadline_item& a, const deadline_item& b) noexcept {
-      return a.at > b.at;
-    }
-  };
+  bool live(const deadline_item& d) const noexcept;
+  void add_deadline(deadline_item d);
+  // The earliest live deadline item (pruning stale ones), or null.
+  const deadline_item* earliest() noexcept;
+  void pop_earliest() noexcept;
 
   action_ids ids_;
   pending_table<entry> table_;
@@ -165,7 +170,12 @@ class router {
   std::optional<std::uint64_t> collecting_text_;  // the raw-text action receiving text
   std::size_t raw_text_sent_ = 0;                 // written raw-text actions awaiting their text
   std::size_t awaiting_response_ = 0;             // written actions in phase sent
-  std::vector<deadline_item> deadlines_;          // min-heap; stale items are skipped
+  // Deadlines. Most actions use the same timeout, so deadlines mostly come in increasing
+  // order: those go to a FIFO (O(1)), the rest to a min-heap. Stale items (the action
+  // finished) are skipped when they reach the front.
+  std::vector<deadline_item> fifo_;
+  std::size_t fifo_head_ = 0;
+  std::vector<deadline_item> heap_;
   std::size_t in_flight_ = 0;
   std::size_t queued_ = 0;
 };
