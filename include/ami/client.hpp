@@ -71,7 +71,7 @@ class client {
   using state_slot = detail::state_signal::slot_type;  // void(connection_state, error_code)
   using exception_handler = std::function<void(std::exception_ptr, const event&)>;
 
-  explicit client(executor_type ex);
+  explicit client(const executor_type& ex);
   explicit client(boost::asio::io_context& io);
   client(const client&) = delete;
   client& operator=(const client&) = delete;
@@ -152,11 +152,11 @@ class client {
   // sends the legacy "Response: Follows" body or Output fields. A failed command
   // (Response: Error) completes with action_failed and its lines.
   template <class Token>
-  auto async_command(std::string command, Token&& token) {
-    return async_command(std::move(command), send_options{}, std::forward<Token>(token));
+  auto async_command(std::string_view command, Token&& token) {
+    return async_command(command, send_options{}, std::forward<Token>(token));
   }
   template <class Token>
-  auto async_command(std::string command, send_options opts, Token&& token) {
+  auto async_command(std::string_view command, send_options opts, Token&& token) {
     action a("Command");
     a.add("Command", command);
     return boost::asio::async_initiate<Token,

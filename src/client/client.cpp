@@ -4,7 +4,7 @@
 
 namespace ami {
 
-client::client(executor_type ex) : core_(std::make_shared<detail::client_core>(ex)) {}
+client::client(const executor_type& ex) : core_(std::make_shared<detail::client_core>(ex)) {}
 
 client::client(boost::asio::io_context& io) : client(executor_type(io.get_executor())) {}
 

@@ -171,8 +171,10 @@ void client_core::drive() {
     for (const auto& c : batch) hub_.emit_state(c.state, c.ec);  // slots may re-enter
     completed = true;
   }
-  if (completed && timer_at_ && !session_.next_deadline()) {
-    // Nothing left to time: release the timer so that io_context::run() can return.
+  if (completed && timer_at_ && !io_ && !session_.next_deadline()) {
+    // Disconnected and nothing left to time: release the timer so that io_context::run()
+    // can return. While connected the read keeps run() busy anyway, and an early timer
+    // just finds nothing to do: cancelling and re-arming on every answer costs a syscall.
     timer_at_.reset();
     ++timer_seq_;
     timer_.cancel();

@@ -69,7 +69,8 @@ void session::start(const config& cfg, std::uint64_t n, operation_ptr op, clock:
     return;
   }
   cfg_ = cfg;
-  if (cfg_.action_id_prefix) router_.ids().set_prefix(*cfg_.action_id_prefix);
+  if (default_prefix_.empty()) default_prefix_ = router_.ids().prefix();
+  router_.ids().set_prefix(cfg_.action_id_prefix ? *cfg_.action_id_prefix : default_prefix_);
   banner_.reset();
   last_error_.clear();
   fully_booted_ = false;

@@ -24,6 +24,10 @@ thread_local std::size_t allocations = 0;
 }  // namespace
 
 #if AMI_COUNT_ALLOCATIONS
+// g++ pairs the inlined malloc with library code's delete and warns; they do match here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t n) {
   if (counting) ++allocations;
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;

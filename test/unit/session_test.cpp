@@ -545,3 +545,14 @@ TEST_CASE("late answers and unmatched responses are counted, not delivered") {
   CHECK(h.s.counters().unmatched == 1);
   CHECK(h.feed("Event: Hangup\r\nActionID: nobody\r\n\r\n") == delivery::event);
 }
+
+TEST_CASE("an explicit ActionID prefix applies to the connects that ask for it") {
+  harness h;
+  const auto first = h.to_logging_in();
+  CHECK(first.action_id().substr(0, 2) == "s-");
+  h.s.close(boost::asio::error::operation_aborted);
+  h.settle();
+  h.cfg.action_id_prefix.reset();
+  const auto second = h.to_logging_in();
+  CHECK(second.action_id().substr(0, 3) == "ami");
+}

@@ -39,7 +39,7 @@ enum class delivery : std::uint8_t {
 };
 
 struct state_change {
-  connection_state state;
+  connection_state state = connection_state::disconnected;
   boost::system::error_code ec;  // why, for disconnected
 };
 
@@ -149,6 +149,7 @@ class session {
 
   config cfg_;
   router router_;
+  std::string default_prefix_;       // the unique prefix, for connects without their own
   std::deque<queued_action> queue_;  // written when logged in and max_in_flight allows
   operation_ptr connect_op_;
   std::uint64_t connect_n_ = 0;
