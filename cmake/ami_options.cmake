@@ -31,3 +31,11 @@ function(ami_asio_pch target)
                               <string> <vector> <memory> <functional>)
   endif()
 endfunction()
+
+# clang 14 cannot emit coroutine frames compiled with UBSan ("Cannot represent a difference
+# across sections"): C++20 coroutine targets keep ASan/TSan but leave UBSan out.
+function(ami_coroutine_sanitizer_workaround target)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND "undefined" IN_LIST AMI_SANITIZE)
+    target_compile_options(${target} PRIVATE -fno-sanitize=undefined)
+  endif()
+endfunction()
