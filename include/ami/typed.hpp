@@ -36,10 +36,10 @@ template <class T>
 struct is_typed_action<
     T, std::void_t<decltype(T::action_name),
                    decltype(std::declval<const T&>().to_action(std::declval<ami::action&>()))>>
-    : std::bool_constant<std::is_convertible_v<decltype(T::action_name), std::string_view> &&
-                         std::is_same_v<decltype(std::declval<const T&>().to_action(
-                                            std::declval<ami::action&>())),
-                                        std::optional<ami::error>>> {};
+    : std::bool_constant<
+          std::is_convertible_v<decltype(T::action_name), std::string_view> &&
+          std::is_same_v<decltype(std::declval<const T&>().to_action(std::declval<ami::action&>())),
+                         std::optional<ami::error>>> {};
 
 template <class T>
 inline constexpr bool is_typed_action_v = is_typed_action<T>::value;
@@ -48,8 +48,8 @@ template <class E, class = void>
 struct is_typed_event : std::false_type {};
 
 template <class E>
-struct is_typed_event<E, std::void_t<decltype(E::event_name),
-                                     decltype(E::from(std::declval<const ami::event&>()))>>
+struct is_typed_event<
+    E, std::void_t<decltype(E::event_name), decltype(E::from(std::declval<const ami::event&>()))>>
     : std::bool_constant<std::is_convertible_v<decltype(E::event_name), std::string_view> &&
                          std::is_same_v<decltype(E::from(std::declval<const ami::event&>())), E>> {
 };

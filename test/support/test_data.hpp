@@ -124,8 +124,8 @@ inline bool parses_to(std::string_view bytes, const std::vector<std::size_t>& si
       if (r.status == ami::proto::parse_status::need_more) return true;
       if (i >= want.size()) return false;
       const outcome& o = want[i++];
-      const bool ok = r.status == ami::proto::parse_status::error ? (o.is_error && o.ec == r.ec)
-                                                                   : same(o);
+      const bool ok =
+          r.status == ami::proto::parse_status::error ? (o.is_error && o.ec == r.ec) : same(o);
       if (!ok) return false;
     }
   };

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -94,11 +95,20 @@ class async_op final : public operation {
   template <class H>
   async_op(H&& h, const std::shared_ptr<client_core>& core, std::uint64_t n)
       : handler_(std::forward<H>(h)),
-        work_(boost::asio::prefer(
-            boost::asio::get_associated_executor(handler_, core_executor(*core)),
-            boost::asio::execution::outstanding_work.tracked)) {
+        work_(track(boost::asio::get_associated_executor(handler_, core_executor(*core)),
+                    core_executor(*core))) {
     auto slot = boost::asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) slot.template emplace<op_canceller>(op_canceller{core, n});
+  }
+
+  // The handler's executor, counting this operation as outstanding work. The client's own
+  // executor needs no count: while one of its operations is pending the client always has
+  // I/O (resolve, connect, read) pending on it, so its io_context cannot run out of work.
+  static work_executor track(const handler_executor& ex, const boost::asio::any_io_executor& own) {
+    if constexpr (std::is_same_v<work_executor, handler_executor>) {
+      if (ex == own) return ex;
+    }
+    return boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked);
   }
 
   void complete(const boost::system::error_code& ec, response r) override {
