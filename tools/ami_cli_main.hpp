@@ -3,6 +3,7 @@
 // streams and environment.
 #pragma once
 
+#include "args.hpp"
 #include "json_writer.hpp"
 #include "tls_options.hpp"
 
@@ -97,17 +98,6 @@ inline bool parse_port(std::string_view s, std::uint16_t& out) {
   }
   out = static_cast<std::uint16_t>(value);
   return true;
-}
-
-inline bool parse_seconds(const std::string& s, double& out) {
-  if (s.empty()) return false;
-  std::size_t used = 0;
-  try {
-    out = std::stod(s, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return used == s.size() && std::isfinite(out) && out > 0 && out <= 86400;
 }
 
 // Parses the command line; on a usage error returns its one-line text.

@@ -4,6 +4,7 @@
 // own streams and environment.
 #pragma once
 
+#include "args.hpp"
 #include "json_writer.hpp"
 #include "tls_options.hpp"
 
@@ -135,42 +136,14 @@ struct options {
   bool help = false;
 };
 
-inline bool parse_seconds(const std::string& s, bool zero_ok, double& out) {
-  if (s.empty()) return false;
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  if (used != s.size() || !std::isfinite(v) || v < 0 || (v == 0 && !zero_ok) || v > 86400) {
-    return false;
-  }
-  out = v;
-  return true;
-}
-
 // Parses the command line; on a usage error returns its one-line text.
 inline std::optional<std::string> parse_args(const std::vector<std::string>& args, options& o) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    // "--name VALUE" or "--name=VALUE"; false when `arg` is not that option.
     std::string value;
     std::optional<std::string> problem;
     const auto option = [&](std::string_view name) {
-      if (arg.compare(0, name.size(), name) != 0) return false;
-      if (arg.size() == name.size()) {
-        if (i + 1 >= args.size()) {
-          problem = std::string(name) + " needs a value";
-        } else {
-          value = args[++i];
-        }
-        return true;
-      }
-      if (arg[name.size()] != '=') return false;
-      value = arg.substr(name.size() + 1);
-      return true;
+      return read_option(args, i, name, value, problem);
     };
     if (arg == "-h" || arg == "--help") {
       o.help = true;
@@ -198,11 +171,11 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
         o.vars.emplace_back(value.substr(0, eq), value.substr(eq + 1));
       }
     } else if (option("--timeout")) {
-      if (!problem && !parse_seconds(value, false, o.timeout_seconds)) {
+      if (!problem && !parse_seconds(value, o.timeout_seconds)) {
         problem = "--timeout needs a positive number of seconds";
       }
     } else if (option("--follow")) {
-      if (!problem && !parse_seconds(value, true, o.follow_seconds)) {
+      if (!problem && !parse_seconds(value, o.follow_seconds, true)) {
         problem = "--follow needs a number of seconds (0 or more)";
       }
     } else {

@@ -3,6 +3,7 @@
 // run it in-process with their own streams and environment.
 #pragma once
 
+#include "args.hpp"
 #include "json_writer.hpp"
 #include "tls_options.hpp"
 
@@ -112,40 +113,14 @@ inline bool parse_count(const std::string& s, std::uint64_t& out) {
   return out > 0;
 }
 
-inline bool parse_seconds(const std::string& s, double& out) {
-  if (s.empty()) return false;
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  if (used != s.size() || !std::isfinite(v) || v <= 0 || v > 31 * 86400.0) return false;
-  out = v;
-  return true;
-}
-
 // Parses the command line; on a usage error returns its one-line text.
 inline std::optional<std::string> parse_args(const std::vector<std::string>& args, options& o) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     std::string value;
     std::optional<std::string> problem;
-    // "--name VALUE" or "--name=VALUE"; false when `arg` is not that option.
     const auto option = [&](std::string_view name) {
-      if (arg.compare(0, name.size(), name) != 0) return false;
-      if (arg.size() == name.size()) {
-        if (i + 1 >= args.size()) {
-          problem = std::string(name) + " needs a value";
-        } else {
-          value = args[++i];
-        }
-        return true;
-      }
-      if (arg[name.size()] != '=') return false;
-      value = arg.substr(name.size() + 1);
-      return true;
+      return read_option(args, i, name, value, problem);
     };
     if (arg == "-h" || arg == "--help") {
       o.help = true;
@@ -180,7 +155,7 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
       o.count = n;
     } else if (option("--duration")) {
       double d = 0;
-      if (!problem && !parse_seconds(value, d)) {
+      if (!problem && !parse_seconds(value, d, false, 31 * 86400.0)) {
         problem = "--duration needs a positive number of seconds";
       }
       o.duration = d;
