@@ -2,6 +2,8 @@
 // --tls-key FILE, --tls-insecure. They complete the settings of an amis:// URL.
 #pragma once
 
+#include "args.hpp"
+
 #include "ami/config.hpp"
 
 #include <cstddef>
@@ -32,16 +34,9 @@ inline bool parse_tls_option(const std::vector<std::string>& args, std::size_t& 
        {std::pair<std::string_view, std::optional<std::string>*>{"--tls-ca", &t.ca},
         {"--tls-cert", &t.cert},
         {"--tls-key", &t.key}}) {
-    if (arg.compare(0, name.size(), name) != 0) continue;
     std::string value;
-    if (arg.size() == name.size()) {
-      if (i + 1 < args.size()) value = args[++i];
-    } else if (arg[name.size()] == '=') {
-      value = arg.substr(name.size() + 1);
-    } else {
-      continue;
-    }
-    if (value.empty()) problem = std::string(name) + " needs a file name";
+    if (!read_option(args, i, name, value, problem)) continue;
+    if (!problem && value.empty()) problem = std::string(name) + " needs a file name";
     *field = value;
     return true;
   }

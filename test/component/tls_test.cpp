@@ -190,9 +190,9 @@ TEST_CASE("TLS server: banner, login and Ping over TLS, then an orderly close") 
 
 TEST_CASE("TLS server: a client that does not trust the certificate gets no banner") {
   const auto& certs = shared_test_certs();
-  ami::testing::server srv(tls_server(certs.server));
-  std::vector<std::string> log;
+  std::vector<std::string> log;  // outlives the server, which logs until it is gone
   std::mutex log_mutex;
+  ami::testing::server srv(tls_server(certs.server));
   srv.set_log([&](const std::string& line) {
     std::lock_guard<std::mutex> lock(log_mutex);
     log.push_back(line);
