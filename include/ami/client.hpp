@@ -90,7 +90,9 @@ class client {
   //   error::connect_timeout, error::login_timeout, error::connection_lost
   //   asio errors of the TCP connect (connection_refused, host_not_found, ...)
   //   asio::error::already_connected / in_progress when not disconnected
-  //   errc::not_supported    cfg.tls while the library is built without TLS
+  //   error::tls_verify_failed  the server's certificate did not verify (config::tls);
+  //                          last_error_message() has OpenSSL's reason
+  //   asio.ssl errors of a failed TLS handshake; errors of TLS files that cannot be loaded
   // Actions sent while connecting wait in the queue and go out once logged in.
   template <class Token>
   auto async_connect(config cfg, Token&& token) {

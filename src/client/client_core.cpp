@@ -5,6 +5,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <algorithm>
+#include <iostream>
 
 namespace ami::detail {
 namespace {
@@ -51,14 +52,6 @@ void client_core::connect(config cfg, std::uint64_t n, operation_ptr op) {
       op->complete(aborted, {});
       return;
     }
-    if (cfg.tls && !transport::tls_supported) {
-      {
-        std::lock_guard<std::mutex> lock(info_mutex_);
-        last_error_ = "TLS (amis://) is not supported by this build of the ami library";
-      }
-      op->complete(make_error_code(boost::system::errc::not_supported), {});
-      return;
-    }
     const bool idle = session_.state() == connection_state::disconnected;
     session_.start(cfg, n, std::move(op), clock::now());
     if (idle && session_.state() == connection_state::connecting) {
@@ -67,11 +60,17 @@ void client_core::connect(config cfg, std::uint64_t n, operation_ptr op) {
       po.expect_banner = true;
       io_ = std::make_shared<connection_io>(executor_, po);
       auto io = io_;
-      io->stream.async_connect(
-          session_.cfg().host, session_.cfg().port,
-          [self = shared_from_this(), io](const boost::system::error_code& ec) {
-            self->on_connected(io, ec);
-          });
+      transport_error_.clear();
+      if (const auto tls_ec = open_tls(*io, session_.cfg())) {
+        transport_error_ = io->stream.why();
+        transport_failed(tls_ec);
+      } else {
+        io->stream.async_connect(
+            session_.cfg().host, session_.cfg().port,
+            [self = shared_from_this(), io](const boost::system::error_code& ec) {
+              self->on_connected(io, ec);
+            });
+      }
     }
     drive();
     arm_timer();
@@ -164,7 +163,9 @@ void client_core::drive() {
     {
       std::lock_guard<std::mutex> lock(info_mutex_);
       banner_ = session_.banner();
-      last_error_ = session_.last_error_message();
+      const bool failed = session_.state() == connection_state::disconnected;
+      last_error_ =
+          failed && !transport_error_.empty() ? transport_error_ : session_.last_error_message();
     }
     std::vector<state_change> batch;
     batch.swap(changes);
@@ -211,6 +212,7 @@ void client_core::on_connected(const std::shared_ptr<connection_io>& io,
                                const boost::system::error_code& ec) {
   if (io != io_ || shut_) return;
   if (ec) {
+    transport_error_ = io->stream.why();
     transport_failed(ec);
     return;
   }
@@ -236,6 +238,12 @@ void client_core::on_read(const std::shared_ptr<connection_io>& io,
     if (const auto e = io->parser.finish()) {
       parse_errors_.fetch_add(1, std::memory_order_relaxed);
       last_parse_error_.store(static_cast<int>(*e), std::memory_order_relaxed);
+    }
+    const auto st = session_.state();
+    if (io->stream.tls() && ec.category() == boost::asio::error::get_ssl_category() &&
+        (st == connection_state::connected || st == connection_state::logging_in)) {
+      // E.g. TLS 1.3: a server that wants a client certificate says so after the handshake.
+      transport_error_ = "the server ended the TLS session during login: " + ec.message();
     }
     transport_failed(ec);
     return;
@@ -298,6 +306,27 @@ void client_core::drop_connection() {
   if (!io_) return;
   io_->stream.close();
   io_.reset();  // pending handlers keep it (and its buffers) alive until they ran
+}
+
+boost::system::error_code client_core::open_tls(connection_io& io, const config& cfg) {
+  if (!cfg.tls) return {};
+  if (cfg.tls_insecure) {
+    warn(cfg, "TLS certificate verification is off (tls_insecure) for " + cfg.host + ":" +
+                  std::to_string(cfg.port) + ": the server is not authenticated");
+  }
+  return io.stream.use_tls(cfg);
+}
+
+void client_core::warn(const config& cfg, const std::string& text) {
+  if (!cfg.on_warning) {
+    std::cerr << "ami: warning: " << text << std::endl;
+    return;
+  }
+  try {
+    cfg.on_warning(text);
+  } catch (...) {
+    // A warning hook that throws must not break the connect.
+  }
 }
 
 void client_core::transport_failed(const boost::system::error_code& ec) {

@@ -84,6 +84,10 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void on_written(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec);
   void drop_connection();
   void transport_failed(const boost::system::error_code& ec);
+  // Prepares TLS on a new connection when cfg.tls (warning first when verification is off).
+  boost::system::error_code open_tls(connection_io& io, const config& cfg);
+  // Reports a warning through cfg.on_warning, or to stderr.
+  static void warn(const config& cfg, const std::string& text);
 
   bool running_in_strand() const noexcept;
 
@@ -100,6 +104,9 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::uint64_t timer_seq_ = 0;
   bool shut_ = false;
   std::vector<finished_op> completing_;
+  // Why the connection's TLS failed (certificate verification, a file, an alert during
+  // login): more precise than the session's message, so last_error_message() shows it.
+  std::string transport_error_;
 
   // Published for readers on other threads.
   std::atomic<connection_state> state_{connection_state::disconnected};

@@ -115,14 +115,6 @@ TEST_SUITE("client") {
     f.connect_ok();  // the same client connects again
   }
 
-  TEST_CASE("TLS is refused with not_supported while the library is built without it") {
-    client_fixture f;
-    f.cfg.tls = true;
-    CHECK(f.connect() == boost::system::errc::not_supported);
-    CHECK(f.c.last_error_message().find("TLS") != std::string::npos);
-    CHECK(f.srv.connection_count() == 0);
-  }
-
   TEST_CASE("connect while connecting or connected; send before connecting") {
     client_fixture f;
     result<ami::response> early;

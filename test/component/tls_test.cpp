@@ -1,8 +1,13 @@
 // TLS ("amis://"): the simulated server's TLS listener (with a raw Asio TLS peer), amis:// URLs
-// and the TLS options of the config. Certificates come from support/test_certs.hpp, made
-// afresh by each run.
+// and the TLS options of the config, the client over TLS, and the tools' TLS options. Certificates
+// come from support/test_certs.hpp, made afresh by each run.
+#include "../../tools/ami_cli_main.hpp"
+#include "../../tools/ami_dial_main.hpp"
+#include "../../tools/ami_events_main.hpp"
 #include "../support/test_certs.hpp"
+#include "client_support.hpp"
 #include "raw_client.hpp"
+#include "run_with_deadline.hpp"
 
 #include "ami/config.hpp"
 #include "ami/error.hpp"
@@ -21,9 +26,13 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
+#include <iostream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -354,4 +363,308 @@ TEST_CASE("redacted(): TLS settings only for amis, never a secret") {
   c.port = 5039;
   c.on_warning = [](std::string_view) {};
   CHECK(c.redacted() == "amis://admin:***@pbx:5039?ca=/ca.pem");
+}
+
+// ---------------------------------------------------------------------------------------
+// The client over TLS
+
+namespace {
+
+// A TLS server and a client configured to trust the test CA.
+struct tls_fixture : ami::test::client_fixture {
+  explicit tls_fixture(ami::testing::server_options so) : client_fixture(std::move(so)) {
+    cfg.tls_ca_file = shared_test_certs().ca;
+  }
+
+  void ping_ok() {
+    const auto r = send(ami::action("Ping"));
+    REQUIRE_FALSE(*r.ec);
+    CHECK(r.value.get("Ping") == std::optional<std::string_view>("Pong"));
+  }
+};
+
+// Collects the server's log lines.
+struct server_log {
+  void attach(ami::testing::server& srv) {
+    srv.set_log([this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(mutex);
+      lines.push_back(line);
+    });
+  }
+  bool has(const std::string& part) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto& l : lines) {
+      if (contains(l, part)) return true;
+    }
+    return false;
+  }
+  std::mutex mutex;
+  std::vector<std::string> lines;
+};
+
+}  // namespace
+
+TEST_CASE("TLS client: connect, log in, Ping and events with the CA file; Logoff ends cleanly") {
+  tls_fixture f(tls_server(shared_test_certs().server));
+  REQUIRE(f.cfg.tls);
+  f.connect_ok();
+  f.ping_ok();
+  std::vector<std::string> got;
+  auto sub = f.c.on_event("UserEvent",
+                          [&](const ami::event& e) { got.emplace_back(e.get_or("UserEvent")); });
+  f.srv.push_event({{"Event", "UserEvent"}, {"UserEvent", "over-tls"}});
+  REQUIRE(ami::test::run_until(f.io, [&] { return !got.empty(); }));
+  CHECK(got.front() == "over-tls");
+  ami::test::done_flag bye;
+  f.c.async_logoff(bye.handler());
+  REQUIRE(f.wait(bye));
+  CHECK_FALSE(*bye.ec);
+  CHECK(f.c.state() == ami::connection_state::disconnected);
+  CHECK(f.srv.wait_for_sessions(0, 5s));
+}
+
+TEST_CASE("TLS client: a certificate that does not verify fails with tls_verify_failed") {
+  const auto& certs = shared_test_certs();
+  SUBCASE("an unknown CA (the wrong CA file)") {
+    tls_fixture f(tls_server(certs.server));
+    f.cfg.tls_ca_file = certs.wrong_ca;
+    CHECK(f.connect() == ami::error::tls_verify_failed);
+    const auto why = f.c.last_error_message();
+    CHECK(contains(why, "certificate verification failed"));
+    CHECK(contains(why, "unable to get local issuer certificate"));
+    CHECK(f.c.state() == ami::connection_state::disconnected);
+    CHECK(f.srv.login_count() == 0);
+    // The test CA is not in the system's store either.
+    f.cfg.tls_ca_file.clear();
+    CHECK(f.connect() == ami::error::tls_verify_failed);
+  }
+  SUBCASE("an expired certificate") {
+    tls_fixture f(tls_server(certs.expired));
+    CHECK(f.connect() == ami::error::tls_verify_failed);
+    CHECK(contains(f.c.last_error_message(), "certificate has expired"));
+  }
+  SUBCASE("the error's message says so") {
+    CHECK(contains(make_error_code(ami::error::tls_verify_failed).message(), "verification"));
+  }
+}
+
+TEST_CASE("TLS client: the certificate must name the host, unless tls_server_name says") {
+  const auto& certs = shared_test_certs();
+  server_log log;                          // outlives the server, which logs until it is gone
+  tls_fixture f(tls_server(certs.other));  // only for other.example
+  log.attach(f.srv);
+  CHECK(f.connect() == ami::error::tls_verify_failed);  // 127.0.0.1
+  CHECK(contains(f.c.last_error_message(), "IP address mismatch"));
+  f.cfg.host = "localhost";
+  CHECK(f.connect() == ami::error::tls_verify_failed);
+  CHECK(contains(f.c.last_error_message(), "hostname mismatch"));
+  f.cfg.tls_server_name = "other.example";
+  f.connect_ok();
+  f.ping_ok();
+  // The name verified is the name sent as SNI.
+  CHECK(log.has("server name: other.example"));
+}
+
+TEST_CASE("TLS client: names are sent as SNI, IP addresses are not") {
+  const auto& certs = shared_test_certs();
+  server_log log;                           // outlives the server, which logs until it is gone
+  tls_fixture f(tls_server(certs.server));  // localhost and 127.0.0.1
+  log.attach(f.srv);
+  f.connect_ok();
+  CHECK(log.has("server name: (none)"));
+  CHECK_FALSE(log.has("server name: localhost"));
+  f.c.close();
+  REQUIRE(ami::test::run_until(f.io,
+                               [&] { return f.c.state() == ami::connection_state::disconnected; }));
+  f.cfg.host = "localhost";
+  f.connect_ok();
+  f.ping_ok();
+  CHECK(log.has("server name: localhost"));
+}
+
+TEST_CASE("TLS client: tls_insecure skips verification and warns") {
+  const auto& certs = shared_test_certs();
+  tls_fixture f(tls_server(certs.other));  // wrong name, and no CA file below
+  f.cfg.tls_ca_file.clear();
+  f.cfg.tls_insecure = true;
+  std::vector<std::string> warnings;
+  f.cfg.on_warning = [&](std::string_view w) { warnings.emplace_back(w); };
+  f.connect_ok();
+  f.ping_ok();
+  REQUIRE(warnings.size() == 1);
+  CHECK(contains(warnings[0], "verification"));
+  CHECK(contains(warnings[0], "127.0.0.1:" + std::to_string(f.srv.port())));
+  CHECK_FALSE(contains(warnings[0], "amp111"));
+
+  // Without a hook the warning goes to stderr.
+  std::ostringstream captured;
+  auto* old = std::cerr.rdbuf(captured.rdbuf());
+  ami::client other{f.io};
+  auto cfg = f.cfg;
+  cfg.on_warning = nullptr;
+  ami::test::done_flag d;
+  other.async_connect(cfg, d.handler());
+  const bool finished = f.wait(d);
+  std::cerr.rdbuf(old);
+  REQUIRE(finished);
+  CHECK_FALSE(*d.ec);
+  CHECK(starts_with(captured.str(), "ami: warning: "));
+  CHECK(contains(captured.str(), "verification"));
+}
+
+TEST_CASE("TLS client: client certificates for a server that requires them") {
+  const auto& certs = shared_test_certs();
+  tls_fixture f(tls_server(certs.server, certs.ca));
+  // Refused during the handshake (TLS 1.2) or right after it (TLS 1.3): no login either way.
+  CHECK(f.connect());
+  CHECK(f.c.state() == ami::connection_state::disconnected);
+  f.cfg.tls_cert_file = certs.rogue_client.cert;
+  f.cfg.tls_key_file = certs.rogue_client.key;
+  CHECK(f.connect());
+  CHECK(f.srv.login_count() == 0);
+  f.cfg.tls_cert_file = certs.client.cert;
+  f.cfg.tls_key_file = certs.client.key;
+  f.connect_ok();
+  f.ping_ok();
+  CHECK(f.srv.login_count() == 1);
+}
+
+TEST_CASE("TLS client: unusable TLS files fail the connect at once, naming the file") {
+  const auto& certs = shared_test_certs();
+  tls_fixture f(tls_server(certs.server));
+  const std::string missing = certs.dir + "/missing.pem";
+  f.cfg.tls_ca_file = missing;
+  CHECK(f.connect());
+  CHECK(contains(f.c.last_error_message(), missing));
+  f.cfg.tls_ca_file = certs.ca;
+  f.cfg.tls_cert_file = certs.client.cert;
+  f.cfg.tls_key_file = certs.other.key;  // not this certificate's key
+  CHECK(f.connect());
+  CHECK(contains(f.c.last_error_message(), certs.other.key));
+  f.cfg.tls_cert_file.clear();  // a key alone
+  CHECK(f.connect() == boost::system::errc::invalid_argument);
+  CHECK(f.srv.connection_count() == 0);  // nothing reached the server
+}
+
+TEST_CASE("TLS and plain TCP do not mix, and fail fast") {
+  const auto& certs = shared_test_certs();
+  SUBCASE("a TLS client on a plain server") {
+    ami::test::client_fixture f;
+    f.cfg.tls = true;
+    f.cfg.tls_ca_file = certs.ca;
+    const auto ec = f.connect();
+    CHECK(ec);
+    CHECK(ec != ami::error::tls_verify_failed);
+    CHECK(contains(f.c.last_error_message(), "TLS handshake failed"));
+  }
+  SUBCASE("a plain client on a TLS server: no banner comes") {
+    tls_fixture f(tls_server(certs.server));
+    f.cfg.tls = false;
+    f.cfg.login_timeout = 300ms;
+    CHECK(f.connect() == ami::error::login_timeout);
+  }
+}
+
+TEST_CASE("plain TCP and TLS side by side on one PBX") {
+  const auto& certs = shared_test_certs();
+  auto so = tls_server(certs.server);
+  so.tls->separate_listener = true;
+  ami::test::client_fixture plain(so);
+  REQUIRE_FALSE(plain.cfg.tls);
+  plain.connect_ok();
+  auto r = plain.send(ami::action("Ping"));
+  CHECK_FALSE(*r.ec);
+
+  ami::client secure{plain.io};
+  auto cfg = ami::config::from_url(plain.srv.tls_url());
+  cfg.tls_ca_file = certs.ca;
+  ami::test::done_flag d;
+  secure.async_connect(cfg, d.handler());
+  REQUIRE(plain.wait(d));
+  REQUIRE_FALSE(*d.ec);
+  ami::test::result<ami::response> pong;
+  secure.async_send(ami::action("Ping"), pong.handler());
+  REQUIRE(plain.wait(pong));
+  CHECK_FALSE(*pong.ec);
+  CHECK(plain.srv.login_count() == 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// The tools' TLS options
+
+namespace {
+
+ami::test::program_run run_tool(
+    std::function<int(const std::vector<std::string>&, std::ostream&, std::ostream&)> tool,
+    std::vector<std::string> args) {
+  auto r = ami::test::run_with_deadline(
+      [tool = std::move(tool), args = std::move(args)](std::ostream& out, std::ostream& err) {
+        return tool(args, out, err);
+      },
+      20s);
+  REQUIRE_MESSAGE(r.status, "the tool did not finish");
+  return r;
+}
+
+std::optional<std::string> no_env(const char*) { return std::nullopt; }
+
+int cli(const std::vector<std::string>& a, std::ostream& out, std::ostream& err) {
+  return ami::tools::cli::run_cli(a, out, err, no_env);
+}
+int dial(const std::vector<std::string>& a, std::ostream& out, std::ostream& err) {
+  return ami::tools::dial::run_dial(a, out, err, no_env);
+}
+int events(const std::vector<std::string>& a, std::ostream& out, std::ostream& err) {
+  return ami::tools::events::run_events(a, out, err, no_env);
+}
+
+}  // namespace
+
+TEST_CASE("ami-cli over TLS: --tls-ca, --tls-insecure, and exit 2 when verification fails") {
+  const auto& certs = shared_test_certs();
+  ami::testing::server srv(tls_server(certs.server));
+  srv.start();
+  auto r = run_tool(cli, {"--url", srv.url(), "--tls-ca", certs.ca, "Ping"});
+  CHECK(*r.status == ami::tools::cli::exit_success);
+  CHECK(contains(r.out, "Pong"));
+
+  r = run_tool(cli, {"--url", srv.url(), "--tls-ca=" + certs.wrong_ca, "Ping"});
+  CHECK(*r.status == 2);
+  CHECK(contains(r.err, "certificate verification failed"));
+  CHECK_FALSE(contains(r.err, "amp111"));
+
+  r = run_tool(cli, {"--url", srv.url(), "--tls-insecure", "Ping"});
+  CHECK(*r.status == ami::tools::cli::exit_success);
+  CHECK(contains(r.err, "ami-cli: warning: "));
+
+  // Without a URL the TLS options turn TLS on.
+  r = run_tool(cli, {"--port", std::to_string(srv.port()), "--user", "admin", "--secret", "amp111",
+                     "--tls-ca", certs.ca, "Ping"});
+  CHECK(*r.status == ami::tools::cli::exit_success);
+
+  r = run_tool(cli, {"--url", "ami://admin:amp111@127.0.0.1:1", "--tls-ca", certs.ca, "Ping"});
+  CHECK(*r.status == 2);
+  CHECK(contains(r.err, "amis://"));
+  r = run_tool(cli, {"--url", srv.url(), "--tls-ca", "Ping"});  // "Ping" is the file: no action
+  CHECK(*r.status == 2);
+}
+
+TEST_CASE("ami-dial and ami-events: --tls-* options, exit 2 when verification fails") {
+  const auto& certs = shared_test_certs();
+  ami::testing::server srv(tls_server(certs.server));
+  srv.start();
+  auto r = run_tool(
+      dial, {"--url", srv.url(), "--tls-ca", certs.wrong_ca, "--from", "PJSIP/100", "--to", "200"});
+  CHECK(*r.status == ami::tools::dial::exit_connection);
+  CHECK(contains(r.err, "certificate verification failed"));
+  r = run_tool(dial, {"--demo", "--tls-ca", certs.ca});
+  CHECK(*r.status == ami::tools::dial::exit_other);
+
+  r = run_tool(events, {"--url", srv.url(), "--tls-ca", certs.wrong_ca, "--duration", "5"});
+  CHECK(*r.status == ami::tools::events::exit_connection);
+  CHECK(contains(r.err, "certificate verification failed"));
+  r = run_tool(events, {"--url", srv.url(), "--tls-ca", certs.ca, "--tls-cert", certs.client.cert,
+                        "--tls-key", certs.client.key, "--duration", "0.2"});
+  CHECK(*r.status == ami::tools::events::exit_ok);
+  CHECK(contains(r.err, "logged in"));
 }
