@@ -1,0 +1,603 @@
+// ami-bench-connections: many ami::client connections in one process (one io_context, one
+// thread). Measures the memory each idle logged-in connection costs, then the events per
+// second all of them receive together from the simulated PBX's load generator.
+//
+//   ami-bench-connections [--connections N] [--events-per-connection M] [--rate R]
+//                         [--burst-events B] [--host H --port P] [--user U] [--secret S]
+//                         [--max-seconds T]
+//
+// Without --port the simulated PBX (ami::testing::server) runs in a child process forked at
+// start, so this process's memory is the clients' alone; a pipe lets this process start and
+// stop the PBX's load generator and read how many events it generated. With --port the
+// clients connect to a running server (e.g. `ami-sim --events-per-second R`); its load cannot
+// be started or stopped from here, so the event phase then only checks that every connection
+// received at least M events.
+//
+// Memory: one warm-up connection logs in first (Asio's reactor, the first strand, static
+// state), then VmRSS (/proc/self/status) and the malloc heap in use (mallinfo2) are read;
+// N connections are opened, logged in, each answers one Ping, and after a quiet moment both
+// are read again: (after - before) / N. Events: every connection has one counting on_event
+// slot; the load generator runs at R events per second (each event goes to every
+// connection) until every connection has received M events; the rate is the events received
+// by all connections between the first event and the moment the last connection reached M.
+// Then the load stops, the PBX's calls end, and each connection must have received exactly
+// the events the PBX generated since the load started. Last, a burst: the PBX stops writing,
+// generates B more events (queued for every connection, tens of KiB each), then writes them
+// all at once, so every connection's reads fill the whole read buffer; once all arrived,
+// the memory is read again.
+//
+// Prints key=value lines: rlimit_nofile, baseline, idle (bytes per connection), events
+// (events_per_sec, cpu use), after_events and after_burst (memory per connection, idle
+// again, after that traffic).
+#include "ami/client.hpp"
+#include "ami/testing/server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <malloc.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: ami-bench-connections [--connections N] [--events-per-connection M]\n"
+               "                             [--rate EVENTS_PER_SECOND] [--burst-events B]\n"
+               "                             [--host H --port P]\n"
+               "                             [--user U] [--secret S] [--max-seconds T]\n");
+  std::exit(2);
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "ami-bench-connections: %s\n", what.c_str());
+  std::exit(1);
+}
+
+// ---- process figures
+
+// A "Name:   123 kB" line of /proc/self/status, in bytes.
+long long status_bytes(const char* name) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const std::string key = std::string(name) + ":";
+  while (std::getline(in, line)) {
+    if (line.compare(0, key.size(), key) == 0) return std::atoll(line.c_str() + key.size()) * 1024;
+  }
+  return -1;
+}
+
+struct memory {
+  long long rss = 0;     // VmRSS
+  long long anon = 0;    // RssAnon: heap, stacks, anonymous mappings
+  long long heap = -1;   // malloc bytes in use (mallinfo2: arena + mmapped), -1 if unknown
+  long long arena = -1;  // bytes the malloc arena holds from the system (in use or free)
+};
+
+memory measure() {
+  memory m;
+  m.rss = status_bytes("VmRSS");
+  m.anon = status_bytes("RssAnon");
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  const struct mallinfo2 mi = ::mallinfo2();
+  m.heap = static_cast<long long>(mi.uordblks + mi.hblkhd);
+  m.arena = static_cast<long long>(mi.arena + mi.hblkhd);
+#endif
+  return m;
+}
+
+double per(long long bytes, std::size_t n) {
+  return static_cast<double>(bytes) / static_cast<double>(n);
+}
+
+void print_memory(const char* label, const memory& before, const memory& after, std::size_t n) {
+  std::printf("%s connections=%zu rss_per_conn=%.0f anon_per_conn=%.0f", label, n,
+              per(after.rss - before.rss, n), per(after.anon - before.anon, n));
+  if (after.heap >= 0) {
+    std::printf(" heap_per_conn=%.0f arena_per_conn=%.0f", per(after.heap - before.heap, n),
+                per(after.arena - before.arena, n));
+  }
+  std::printf(" rss_kib=%lld rss_before_kib=%lld\n", after.rss / 1024, before.rss / 1024);
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const auto sec = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
+  };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+// Every connection is a descriptor here and one in the simulated PBX (which inherits the
+// limit): the soft limit goes up to the hard one.
+void raise_fd_limit(std::size_t connections) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) die("getrlimit(RLIMIT_NOFILE) failed");
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) die("setrlimit(RLIMIT_NOFILE) failed");
+  }
+  const rlim_t needed = static_cast<rlim_t>(connections) + 64;
+  std::printf("rlimit_nofile soft=%llu hard=%llu needed=%llu\n",
+              static_cast<unsigned long long>(rl.rlim_cur),
+              static_cast<unsigned long long>(rl.rlim_max),
+              static_cast<unsigned long long>(needed));
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < needed) {
+    die("the hard RLIMIT_NOFILE (" + std::to_string(rl.rlim_max) + ") is too low for " +
+        std::to_string(connections) + " connections: raise it (ulimit -Hn, limits.conf) or " +
+        "use fewer --connections");
+  }
+}
+
+// ---- the simulated PBX in a child process
+
+// Stops the load generator and waits until its calls have ended and no event came for a
+// while; returns the events generated since the server started.
+std::uint64_t drain(ami::testing::server& srv) {
+  srv.stop_load();
+  auto last = srv.events_generated();
+  auto quiet_since = steady::now();
+  const auto give_up = steady::now() + std::chrono::seconds(30);
+  while (steady::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto g = srv.events_generated();
+    if (g != last || !srv.channels().empty()) {
+      last = g;
+      quiet_since = steady::now();
+    } else if (steady::now() - quiet_since > std::chrono::milliseconds(300)) {
+      break;
+    }
+  }
+  return last;
+}
+
+// Commands, one line each: "load R" (starts the load generator; answers "ok G" with the
+// events generated so far), "drain" (stops it and waits until its calls have ended and no
+// event came for a while; answers "drained G"), "burst B" (stops writing, runs the load until
+// B more events were generated, drains, writes everything queued; answers "burst G"), "rss"
+// (answers the child's VmRSS in bytes). The child exits at EOF.
+[[noreturn]] void pbx_child(int commands, int replies) {
+  ami::testing::server_options opts;
+  opts.security_events = false;  // one login's SuccessfulAuth would reach every connection
+  ami::testing::server srv(opts);
+  srv.start();
+  FILE* in = ::fdopen(commands, "r");
+  FILE* out = ::fdopen(replies, "w");
+  if (in == nullptr || out == nullptr) std::_Exit(1);
+  std::fprintf(out, "port %u\n", static_cast<unsigned>(srv.port()));
+  std::fflush(out);
+  char line[128];
+  while (std::fgets(line, sizeof line, in) != nullptr) {
+    const std::string_view cmd(line);
+    if (cmd.compare(0, 5, "load ") == 0) {
+      const auto g = srv.events_generated();
+      srv.start_load(std::atof(line + 5));
+      std::fprintf(out, "ok %llu\n", static_cast<unsigned long long>(g));
+    } else if (cmd.compare(0, 5, "drain") == 0) {
+      std::fprintf(out, "drained %llu\n", static_cast<unsigned long long>(drain(srv)));
+    } else if (cmd.compare(0, 6, "burst ") == 0) {
+      const auto until = srv.events_generated() + std::strtoull(line + 6, nullptr, 10);
+      srv.stall(true);
+      srv.start_load(200);
+      const auto give_up = steady::now() + std::chrono::seconds(60);
+      while (srv.events_generated() < until && steady::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      const auto g = drain(srv);
+      srv.stall(false);
+      std::fprintf(out, "burst %llu\n", static_cast<unsigned long long>(g));
+    } else if (cmd.compare(0, 3, "rss") == 0) {
+      std::fprintf(out, "rss %lld\n", status_bytes("VmRSS"));
+    }
+    std::fflush(out);
+  }
+  srv.stop();
+  std::_Exit(0);
+}
+
+struct pbx_process {
+  pid_t pid = -1;
+  int commands = -1;  // written by this process
+  int replies = -1;   // read by this process
+  unsigned short port = 0;
+};
+
+// Blocking read of one reply line (used before the clients exist).
+std::string read_line(int fd) {
+  std::string s;
+  char c = 0;
+  while (::read(fd, &c, 1) == 1 && c != '\n') s += c;
+  return s;
+}
+
+void send_command(const pbx_process& p, const std::string& cmd) {
+  const std::string line = cmd + "\n";
+  if (::write(p.commands, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    die("cannot talk to the simulated PBX");
+  }
+}
+
+pbx_process spawn_pbx() {
+  int to_child[2];
+  int from_child[2];
+  if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) die("pipe failed");
+  std::fflush(stdout);
+  const pid_t pid = ::fork();
+  if (pid < 0) die("fork failed");
+  if (pid == 0) {
+    ::close(to_child[1]);
+    ::close(from_child[0]);
+    pbx_child(to_child[0], from_child[1]);
+  }
+  ::close(to_child[0]);
+  ::close(from_child[1]);
+  pbx_process p;
+  p.pid = pid;
+  p.commands = to_child[1];
+  p.replies = from_child[0];
+  const auto line = read_line(p.replies);
+  if (line.compare(0, 5, "port ") != 0) die("the simulated PBX did not start");
+  p.port = static_cast<unsigned short>(std::atoi(line.c_str() + 5));
+  return p;
+}
+
+// ---- the clients
+
+struct options {
+  std::size_t connections = 1000;
+  std::uint64_t events_per_connection = 1000;
+  double rate = 1000;  // events per second the PBX generates (each reaches every client)
+  std::uint64_t burst_events = 300;  // 0: no burst phase
+  std::string host = "127.0.0.1";
+  unsigned short port = 0;
+  std::string user = "admin";
+  std::string secret = "amp111";
+  long max_seconds = 300;
+};
+
+class bench {
+ public:
+  bench(boost::asio::io_context& io, const options& o, const pbx_process* pbx)
+      : io_(io), opts_(o), pbx_(pbx), watchdog_(io), pause_(io) {
+    cfg_.host = o.host;
+    cfg_.port = o.port;
+    cfg_.username = o.user;
+    cfg_.secret = o.secret;
+    if (pbx_ != nullptr) {
+      replies_.emplace(io_, pbx_->replies);
+    }
+  }
+
+  int run() {
+    watchdog_.expires_after(std::chrono::seconds(opts_.max_seconds));
+    watchdog_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      fail("gave up after " + std::to_string(opts_.max_seconds) + " s (" + progress() + ")");
+    });
+    warm_up();
+    io_.run();
+    return status_;
+  }
+
+ private:
+  // Connection 0 logs in alone first: what every client shares is then allocated.
+  void warm_up() {
+    clients_.reserve(opts_.connections + 1);
+    counts_.assign(opts_.connections + 1, 0);
+    add_client(0, [this] {
+      ping_all(0, 1, [this] {
+        settle([this] {
+          before_ = measure();
+          connect_all();
+        });
+      });
+    });
+  }
+
+  void add_client(std::size_t i, std::function<void()> on_login) {
+    clients_.push_back(std::make_unique<ami::client>(io_));
+    auto& c = *clients_.back();
+    subs_.push_back(c.on_event([this, i](const ami::event&) { on_event(i); }));
+    c.async_connect(cfg_, [this, i, on_login = std::move(on_login)](boost::system::error_code ec) {
+      if (ec) {
+        fail("connection " + std::to_string(i) + ": " + ec.message() + " (" +
+             clients_[i]->last_error_message() + ")");
+        return;
+      }
+      on_login();
+    });
+  }
+
+  void connect_all() {
+    connect_started_ = steady::now();
+    for (std::size_t i = 1; i <= opts_.connections; ++i) {
+      add_client(i, [this] {
+        if (++logged_in_ == opts_.connections) {
+          login_seconds_ = seconds_since(connect_started_);
+          ping_all(1, opts_.connections + 1, [this] { settle([this] { measure_idle(); }); });
+        }
+      });
+    }
+  }
+
+  // One Ping on each connection of [from, to): every connection has answered something
+  // since logging in, and what the login sent along (FullyBooted) has arrived.
+  void ping_all(std::size_t from, std::size_t to, std::function<void()> done) {
+    auto left = std::make_shared<std::size_t>(to - from);
+    auto then = std::make_shared<std::function<void()>>(std::move(done));
+    for (std::size_t i = from; i < to; ++i) {
+      clients_[i]->async_send(
+          ami::action("Ping"), [this, i, left, then](boost::system::error_code ec, ami::response) {
+            if (ec) {
+              fail("Ping on connection " + std::to_string(i) + ": " + ec.message());
+              return;
+            }
+            if (--*left == 0) (*then)();
+          });
+    }
+  }
+
+  // Lets the io_context go idle for a moment, then continues.
+  void settle(std::function<void()> next) {
+    pause_.expires_after(std::chrono::milliseconds(500));
+    pause_.async_wait([next = std::move(next)](const boost::system::error_code& ec) {
+      if (!ec) next();
+    });
+  }
+
+  void measure_idle() {
+    idle_ = measure();
+    std::printf("baseline rss_kib=%lld anon_kib=%lld heap_kib=%lld (one warm-up connection)\n",
+                before_.rss / 1024, before_.anon / 1024, before_.heap / 1024);
+    print_memory("idle", before_, idle_, opts_.connections);
+    std::printf("login connections=%zu seconds=%.3f\n", opts_.connections, login_seconds_);
+    if (pbx_ != nullptr) {
+      send_command(*pbx_, "rss");
+      read_reply([this](const std::string& line) {
+        std::printf("pbx_process %s_bytes (not part of the figures above)\n", line.c_str());
+        start_events();
+      });
+    } else {
+      start_events();
+    }
+  }
+
+  void start_events() {
+    std::fill(counts_.begin(), counts_.end(), 0);
+    counting_ = true;
+    if (pbx_ == nullptr) return;  // the external server's load is already running
+    send_command(*pbx_, "load " + std::to_string(opts_.rate));
+    read_reply([this](const std::string& line) {
+      generated_at_start_ = std::strtoull(line.c_str() + 3, nullptr, 10);
+    });
+  }
+
+  void on_event(std::size_t i) {
+    if (!counting_ || i == 0) return;
+    if (first_event_ == steady::time_point{}) {
+      first_event_ = steady::now();
+      cpu_first_ = cpu_seconds();
+    }
+    ++total_;
+    if (++counts_[i] == opts_.events_per_connection && ++reached_ == opts_.connections) {
+      events_done();
+    }
+  }
+
+  void events_done() {
+    const double secs = seconds_since(first_event_);
+    const double cpu = cpu_seconds() - cpu_first_;
+    std::printf(
+        "events connections=%zu events_per_connection=%llu received=%llu seconds=%.3f "
+        "events_per_sec=%.0f cpu_seconds=%.3f cpu_share=%.2f events_per_cpu_sec=%.0f\n",
+        opts_.connections, static_cast<unsigned long long>(opts_.events_per_connection),
+        static_cast<unsigned long long>(total_), secs,
+        secs > 0 ? static_cast<double>(total_) / secs : 0.0, cpu, secs > 0 ? cpu / secs : 0.0,
+        cpu > 0 ? static_cast<double>(total_) / cpu : 0.0);
+    if (pbx_ == nullptr) {
+      std::printf(
+          "check every connection received at least %llu events: yes (external "
+          "server: exact totals not checked)\n",
+          static_cast<unsigned long long>(opts_.events_per_connection));
+      finish();
+      return;
+    }
+    send_command(*pbx_, "drain");
+    read_reply([this](const std::string& line) {
+      const auto generated = std::strtoull(line.c_str() + 8, nullptr, 10) - generated_at_start_;
+      check_totals("generated", generated, steady::now() + std::chrono::seconds(20), [this] {
+        print_memory("after_events", before_, measure(), opts_.connections);
+        burst();
+      });
+    });
+  }
+
+  void burst() {
+    if (opts_.burst_events == 0) {
+      finish();
+      return;
+    }
+    send_command(*pbx_, "burst " + std::to_string(opts_.burst_events));
+    read_reply([this](const std::string& line) {
+      const auto generated = std::strtoull(line.c_str() + 6, nullptr, 10) - generated_at_start_;
+      check_totals("generated (burst included)", generated,
+                   steady::now() + std::chrono::seconds(60), [this] {
+                     print_memory("after_burst", before_, measure(), opts_.connections);
+                     finish();
+                   });
+    });
+  }
+
+  // Every connection must end with exactly the events generated since the load started;
+  // then, after a quiet moment, `next`.
+  void check_totals(const char* what, std::uint64_t generated, steady::time_point give_up,
+                    std::function<void()> next) {
+    const auto low = *std::min_element(counts_.begin() + 1, counts_.end());
+    const auto high = *std::max_element(counts_.begin() + 1, counts_.end());
+    if (low == generated && high == generated) {
+      std::printf("check every connection received all %llu events %s: yes\n",
+                  static_cast<unsigned long long>(generated), what);
+      settle(std::move(next));
+      return;
+    }
+    if (high > generated || steady::now() > give_up) {
+      fail("connections received between " + std::to_string(low) + " and " + std::to_string(high) +
+           " events; the PBX " + what + " " + std::to_string(generated));
+      return;
+    }
+    pause_.expires_after(std::chrono::milliseconds(50));
+    pause_.async_wait([this, what, generated, give_up,
+                       next = std::move(next)](const boost::system::error_code& ec) {
+      if (!ec) check_totals(what, generated, give_up, next);
+    });
+  }
+
+  void read_reply(std::function<void(const std::string&)> then) {
+    boost::asio::async_read_until(
+        *replies_, reply_buf_, '\n',
+        [this, then = std::move(then)](const boost::system::error_code& ec, std::size_t) {
+          if (ec == boost::asio::error::operation_aborted) return;
+          if (ec) {
+            fail("the simulated PBX went away: " + ec.message());
+            return;
+          }
+          std::istream in(&reply_buf_);
+          std::string line;
+          std::getline(in, line);
+          then(line);
+        });
+  }
+
+  void finish() {
+    for (auto& c : clients_) c->close();
+    watchdog_.cancel();
+    pause_.cancel();
+    if (replies_) replies_->cancel();
+  }
+
+  void fail(const std::string& what) {
+    std::fprintf(stderr, "ami-bench-connections: %s\n", what.c_str());
+    status_ = 1;
+    finish();
+  }
+
+  std::string progress() const {
+    return std::to_string(logged_in_) + " logged in, " + std::to_string(reached_) +
+           " connections reached their event count";
+  }
+
+  static double seconds_since(steady::time_point t) {
+    return std::chrono::duration<double>(steady::now() - t).count();
+  }
+
+  boost::asio::io_context& io_;
+  options opts_;
+  const pbx_process* pbx_;
+  ami::config cfg_;
+  boost::asio::steady_timer watchdog_;
+  boost::asio::steady_timer pause_;
+  std::optional<boost::asio::posix::stream_descriptor> replies_;
+  boost::asio::streambuf reply_buf_;
+
+  std::vector<std::unique_ptr<ami::client>> clients_;
+  std::vector<boost::signals2::connection> subs_;
+  std::vector<std::uint64_t> counts_;
+  std::size_t logged_in_ = 0;
+  steady::time_point connect_started_;
+  double login_seconds_ = 0;
+  memory before_;
+  memory idle_;
+
+  bool counting_ = false;
+  std::uint64_t generated_at_start_ = 0;
+  steady::time_point first_event_{};
+  double cpu_first_ = 0;
+  std::uint64_t total_ = 0;
+  std::size_t reached_ = 0;
+  int status_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (i + 1 >= argc) usage();
+    const char* v = argv[++i];
+    if (a == "--connections") {
+      o.connections = std::strtoul(v, nullptr, 10);
+    } else if (a == "--events-per-connection") {
+      o.events_per_connection = std::strtoull(v, nullptr, 10);
+    } else if (a == "--rate") {
+      o.rate = std::atof(v);
+    } else if (a == "--burst-events") {
+      o.burst_events = std::strtoull(v, nullptr, 10);
+    } else if (a == "--host") {
+      o.host = v;
+    } else if (a == "--port") {
+      o.port = static_cast<unsigned short>(std::strtoul(v, nullptr, 10));
+    } else if (a == "--user") {
+      o.user = v;
+    } else if (a == "--secret") {
+      o.secret = v;
+    } else if (a == "--max-seconds") {
+      o.max_seconds = std::strtol(v, nullptr, 10);
+    } else {
+      usage();
+    }
+  }
+  if (o.connections == 0 || o.events_per_connection == 0 || o.rate <= 0 || o.max_seconds <= 0) {
+    usage();
+  }
+  raise_fd_limit(o.connections);
+
+  // Before any thread or io_context exists here: the child starts clean.
+  std::optional<pbx_process> pbx;
+  if (o.port == 0) {
+    ::signal(SIGPIPE, SIG_IGN);
+    pbx = spawn_pbx();
+    o.host = "127.0.0.1";
+    o.port = pbx->port;
+    std::printf("pbx simulated in child process %d on port %u, load %.0f events/s\n",
+                static_cast<int>(pbx->pid), static_cast<unsigned>(o.port), o.rate);
+  }
+
+  int status = 0;
+  {
+    boost::asio::io_context io;
+    bench b(io, o, pbx ? &*pbx : nullptr);
+    status = b.run();
+  }
+  if (pbx) {
+    ::close(pbx->commands);  // EOF: the child stops its server and exits
+    int child_status = 0;
+    ::waitpid(pbx->pid, &child_status, 0);
+  }
+  return status;
+}
