@@ -1,8 +1,11 @@
-// Parser throughput on a realistic stream: the server captures of test/data concatenated
-// and repeated to about 8 MiB (the banner only once), parsed from memory in 64 KiB reads
-// through prepare()/commit() as a socket read loop does. Reported per run: bytes/s,
-// messages/s (items) and heap allocations per message in steady state. A plain memchr
-// scan for message ends over the same bytes gives the baseline.
+// Parser throughput on realistic streams, parsed from memory in 64 KiB reads through
+// prepare()/commit() as a socket read loop does: the server captures of test/data
+// concatenated and repeated to about 8 MiB (the banner only once), and the events
+// ami-bench-blaster sends (event_ring.hpp) repeated to the same size. Reported per run:
+// bytes/s, messages/s (items) and heap allocations per message in steady state. A plain
+// memchr scan for message ends over the same bytes gives the baseline.
+#include "event_ring.hpp"
+
 #include "ami/proto/parser.hpp"
 #include "ami/message.hpp"
 
@@ -59,6 +62,19 @@ const std::string& stream() {
   return bytes;
 }
 
+// The blaster's events behind the same banner, repeated to about 8 MiB.
+const std::string& event_stream() {
+  static const std::string bytes = [] {
+    const std::string first = read_capture("session1.raw");
+    std::string out = first.substr(0, first.find('\n') + 1);
+    const std::string ring = ami_bench::build_ring().bytes;
+    out.reserve(stream_size + ring.size());
+    while (out.size() < stream_size) out += ring;
+    return out;
+  }();
+  return bytes;
+}
+
 // Message ends ("\r\n\r\n") in the stream, by the plainest scan: memchr for each '\n'.
 std::size_t count_message_ends(std::string_view bytes) {
   std::size_t count = 0;
@@ -98,8 +114,7 @@ std::size_t parse_pass(ami::proto::parser& p, ami::message& m, std::string_view 
 
 // One long connection: the first pass (banner included) warms the buffers up, then each
 // iteration streams the same messages again, so allocations counted are steady-state ones.
-void parser_stream(benchmark::State& state) {
-  const std::string& bytes = stream();
+void run_parser(benchmark::State& state, const std::string& bytes) {
   const std::string_view after_banner = std::string_view(bytes).substr(bytes.find('\n') + 1);
   const std::size_t expected = count_message_ends(bytes);
   ami::proto::parser p;
@@ -126,10 +141,14 @@ void parser_stream(benchmark::State& state) {
   state.counters["allocs_per_msg"] =
       static_cast<double>(allocated) / static_cast<double>(messages == 0 ? 1 : messages);
 }
+
+void parser_stream(benchmark::State& state) { run_parser(state, stream()); }
 BENCHMARK(parser_stream)->Unit(benchmark::kMillisecond);
 
-void baseline_memchr(benchmark::State& state) {
-  const std::string& bytes = stream();
+void parser_events(benchmark::State& state) { run_parser(state, event_stream()); }
+BENCHMARK(parser_events)->Unit(benchmark::kMillisecond);
+
+void run_baseline(benchmark::State& state, const std::string& bytes) {
   std::size_t messages = 0;
   for (auto _ : state) {
     const std::size_t n = count_message_ends(bytes);
@@ -139,7 +158,12 @@ void baseline_memchr(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes.size()) * state.iterations());
   state.SetItemsProcessed(static_cast<std::int64_t>(messages));
 }
+
+void baseline_memchr(benchmark::State& state) { run_baseline(state, stream()); }
 BENCHMARK(baseline_memchr)->Unit(benchmark::kMillisecond);
+
+void baseline_memchr_events(benchmark::State& state) { run_baseline(state, event_stream()); }
+BENCHMARK(baseline_memchr_events)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

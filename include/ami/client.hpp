@@ -18,14 +18,18 @@
 // Slots run on that strand, one event at a time: they must not block (Asterisk drops a
 // client that does not read for its writetimeout). Slots receive borrowed events, valid
 // only while the slot runs; copy an event (ami::event copy = one allocation) to keep it.
+// Slow work goes through an ami::event_dispatcher (ami/event_dispatcher.hpp), and slots
+// slower than config::slow_slot_threshold are reported.
 //
 // Operations and failures: a Response: Error completes with error::action_failed and still
 // delivers the response. Every action has a timeout (config::action_timeout, or
 // send_options::timeout): error::action_timeout. A handler's cancellation slot (terminal,
 // partial or total) completes that operation with asio::error::operation_aborted and the
 // connection stays usable; the late answer is dropped by its ActionID. When the connection
-// ends every pending action completes at once with error::connection_lost. Destroying the
-// client completes every pending operation with operation_aborted.
+// ends every pending action completes at once with error::connection_lost, unless async_run
+// is active and the action was marked send_options::retry (it is written again after the
+// next login) or was still waiting in the queue. Destroying the client completes every
+// pending operation with operation_aborted.
 //
 // Lifetime: the client may be destroyed from inside one of its slots or completion
 // handlers. A moved-from client may only be destroyed or assigned to.
@@ -64,11 +68,14 @@
 
 namespace ami {
 
+class event_dispatcher;
+
 class client {
  public:
   using executor_type = boost::asio::any_io_executor;
   using event_slot = detail::event_signal::slot_type;  // void(const ami::event&)
   using state_slot = detail::state_signal::slot_type;  // void(connection_state, error_code)
+  using transition_slot = detail::transition_signal::slot_type;  // void(const state_transition&)
   using exception_handler = std::function<void(std::exception_ptr, const event&)>;
 
   explicit client(const executor_type& ex);
@@ -89,7 +96,8 @@ class client {
   //   error::login_failed    the server refused; last_error_message() has its Message
   //   error::connect_timeout, error::login_timeout, error::connection_lost
   //   asio errors of the TCP connect (connection_refused, host_not_found, ...)
-  //   asio::error::already_connected / in_progress when not disconnected
+  //   asio::error::already_connected / in_progress when not disconnected; in_progress
+  //                          while async_run is active
   //   error::tls_verify_failed  the server's certificate did not verify (config::tls);
   //                          last_error_message() has OpenSSL's reason
   //   asio.ssl errors of a failed TLS handshake; errors of TLS files that cannot be loaded
@@ -100,18 +108,49 @@ class client {
         detail::initiate_connect{core_}, token, std::move(cfg));
   }
 
+  // Keeps a session up until told to stop (docs/resilience.md). Connects and logs in like
+  // async_connect; when the attempt fails or the session is lost (the server closed, a
+  // keepalive timeout), waits a random backoff (config::reconnect_*) and tries again, for
+  // as long as it takes. After each login it restores the event mask (the EventMask of the
+  // last successful Events action, as the Login's Events) and re-sends the Filters that
+  // succeeded, before any waiting action. Every step is reported by on_state and
+  // on_transition (backing_off carries the delay).
+  // Signature: void(error_code), once the run ends:
+  //   success               async_logoff ended the session (or was called between attempts)
+  //   operation_aborted     close(), cancel(), the handler's cancellation slot, or the
+  //                         client was destroyed. cancel() and a cancellation slot leave a
+  //                         logged-in session up (no longer supervised); close() ends it
+  //   error::login_failed   the server refused the login and config::login_failure is stop
+  //   the failure itself    when config::reconnect_initial is 0 (reconnecting is off)
+  //   a configuration error at once (a TLS file that cannot be loaded, a login field with
+  //                         CR or LF)
+  //   asio::error::in_progress  a run or a connect is already active
+  //   asio::error::already_connected  async_connect's session is logged in
+  // While a run is active async_connect fails with in_progress. Actions sent while the run
+  // is between sessions wait (send_options::wait_for_session) and go out after the next
+  // login; those written when the connection was lost complete with connection_lost unless
+  // marked send_options::retry, which are written again.
+  template <class Token>
+  auto async_run(config cfg, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        detail::initiate_run{core_}, token, std::move(cfg));
+  }
+
   // Sends Logoff; completes once the server answered Goodbye and closed the connection
   // (or, after action_timeout, once the client closed it). Signature: void(error_code).
+  // During a run this ends the run; between two attempts it completes at once.
   template <class Token>
   auto async_logoff(Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
         detail::initiate_logoff{core_}, token);
   }
 
-  // Closes the connection now. Pending operations complete with operation_aborted.
+  // Closes the connection now and ends a run. Pending operations complete with
+  // operation_aborted.
   void close();
   // Completes every pending operation with operation_aborted (a connect in progress is
-  // abandoned too); an established connection stays usable.
+  // abandoned too); an established connection stays usable. A run ends too: a logged-in
+  // session stays up without supervision, a run between sessions just stops.
   void cancel();
 
   // ---- actions
@@ -119,7 +158,8 @@ class client {
   // Sends an action and waits for its complete answer. Signature:
   // void(error_code, ami::response). The client assigns the ActionID unless the action
   // carries one. Errors: action_failed (the response is delivered), action_timeout,
-  // connection_lost, not_connected (not connecting nor logged in), too_many_pending,
+  // connection_lost, not_connected (not logged in and nothing bringing a session up, or
+  // send_options::wait_for_session is false), too_many_pending,
   // invalid_field / field_too_long / missing_field (nothing was sent), list_incomplete (an
   // EventList ended Cancelled or with a ListItems mismatch; the items are delivered).
   template <class Token>
@@ -130,7 +170,7 @@ class client {
   auto async_send(action a, send_options opts, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, response)>(
         detail::initiate_send<detail::result_response>{core_}, token, std::move(a),
-        detail::answer_kind::response, opts.timeout, std::optional<error>{});
+        detail::answer_kind::response, opts, std::optional<error>{});
   }
 
   // A typed action (see ami/typed.hpp): converted with to_action() now; a conversion error
@@ -146,7 +186,7 @@ class client {
     if (a.name().empty()) a.set_name(std::string(T::action_name));
     return boost::asio::async_initiate<Token, void(boost::system::error_code, response)>(
         detail::initiate_send<detail::result_response>{core_}, token, std::move(a),
-        detail::answer_kind::response, opts.timeout, invalid);
+        detail::answer_kind::response, opts, invalid);
   }
 
   // Runs a CLI command (Action: Command). Signature:
@@ -164,7 +204,7 @@ class client {
     return boost::asio::async_initiate<Token,
                                        void(boost::system::error_code, std::vector<std::string>)>(
         detail::initiate_send<detail::result_lines>{core_}, token, std::move(a),
-        detail::answer_kind::response, opts.timeout, std::optional<error>{});
+        detail::answer_kind::response, opts, std::optional<error>{});
   }
 
   // Originates a call with Async: true and waits for its OriginateResponse (matched by
@@ -203,8 +243,12 @@ class client {
   // Events consumed by a pending action: EventList items, the list's ...Complete event,
   // OriginateResponse of async_originate. Opt-in; they also arrive in the response.
   boost::signals2::connection on_list_item(const event_slot& slot);
-  // State changes, with the reason (the error) when the state is disconnected.
+  // State changes, with the reason (the error) when the state is disconnected (and, for
+  // backing_off, the failure being backed off from).
   boost::signals2::connection on_state(const state_slot& slot);
+  // The same changes with everything known about them: the backoff delay and its bound,
+  // the attempt number (see ami::state_transition).
+  boost::signals2::connection on_transition(const transition_slot& slot);
 
   // Typed events (see ami/typed.hpp): the slot receives E::from(event).
   template <class E, class F>
@@ -231,12 +275,16 @@ class client {
   client_stats stats() const;
 
  private:
+  friend class event_dispatcher;  // subscribes and closes through core_
+
   template <class Token>
   auto originate_impl(action a, std::optional<std::chrono::milliseconds> timeout, Token&& token) {
     a.set("Async", "true");
+    send_options opts;
+    opts.timeout = timeout;
     return boost::asio::async_initiate<Token, void(boost::system::error_code, originate_result)>(
         detail::initiate_send<detail::result_originate>{core_}, token, std::move(a),
-        detail::answer_kind::originate, timeout, std::optional<error>{});
+        detail::answer_kind::originate, opts, std::optional<error>{});
   }
 
   std::shared_ptr<detail::client_core> core_;

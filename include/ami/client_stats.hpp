@@ -18,6 +18,8 @@ struct client_stats {
   std::optional<error> last_parse_error;
   // Exceptions thrown by slots (each was given to the exception handler, if any).
   std::uint64_t slot_exceptions = 0;
+  // Events whose slots took at least config::slow_slot_threshold (see config::on_slow_slot).
+  std::uint64_t slow_slots = 0;
 };
 
 }  // namespace ami

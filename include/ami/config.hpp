@@ -20,6 +20,12 @@ enum class auth_method {
   md5,    // Challenge, then Login with Key: md5(challenge + secret)
 };
 
+// What client::async_run does when the server refuses the login.
+enum class login_failure_policy {
+  stop,   // the run completes with error::login_failed
+  retry,  // back off and try again, like after any other failed attempt
+};
+
 struct config {
   std::string host;
   std::uint16_t port = 5038;
@@ -58,6 +64,21 @@ struct config {
   std::chrono::milliseconds login_timeout{std::chrono::seconds(10)};    // banner to Success
   std::chrono::milliseconds action_timeout{std::chrono::seconds(30)};   // default per action
 
+  // Staying connected (client::async_run, docs/resilience.md). Before attempt k >= 1 after
+  // a failure or a loss the run waits a delay drawn uniformly from
+  // [0, min(reconnect_max, reconnect_initial * reconnect_multiplier^(k-1))]; k starts again
+  // from 1 after each successful login. reconnect_initial 0 disables reconnecting: the
+  // first failure or loss ends the run. A reconnect_max below reconnect_initial counts as
+  // reconnect_initial, a multiplier below 1 as 1.
+  std::chrono::milliseconds reconnect_initial{250};
+  std::chrono::milliseconds reconnect_max{std::chrono::seconds(30)};
+  double reconnect_multiplier = 2.0;
+  login_failure_policy login_failure = login_failure_policy::stop;
+  // While logged in (with async_run or async_connect): after this long without a byte from
+  // the server the client sends a Ping; after twice this long the connection is dead, it is
+  // closed and reported disconnected with error::keepalive_timeout. 0 disables.
+  std::chrono::milliseconds keepalive_interval{std::chrono::seconds(30)};
+
   // Actions written and not yet answered at once; 0 is unlimited. 1 suits ancient servers:
   // further actions wait in the client's queue until the previous one is answered.
   std::size_t max_in_flight = 0;
@@ -71,12 +92,27 @@ struct config {
   // caller-supplied ActionIDs used on the same client.
   std::optional<std::string> action_id_prefix;
 
+  // Slow slots (docs/slow-consumers.md): the client reads nothing while slots run, and
+  // Asterisk drops a client that leaves its socket unread for its writetimeout (100 ms by
+  // default). When the slots of one event (on_event, on_list_item, typed; all of them
+  // together) take at least this long, stats().slow_slots counts it and on_slow_slot is
+  // called. 0 turns the measurement off. Thresholds of 16 ms and more are measured with a
+  // coarse clock (a few ns per event, accurate to a few ms on Linux), smaller ones precisely.
+  std::chrono::milliseconds slow_slot_threshold{50};
+  // Receives the event's name and how long its slots took, on the client's executor right
+  // after them. Unset: a warning through on_warning (or stderr) for each slow event. Move
+  // slow work to an ami::event_dispatcher (ami/event_dispatcher.hpp).
+  std::function<void(std::string_view event_name, std::chrono::microseconds took)> on_slow_slot;
+
   // Builds a config from "ami://user:secret@host:5038?events=off&auth=md5&timeout=5".
   //   scheme      ami (port 5038 by default) or amis (TLS, port 5039 by default)
   //   query keys  events=<on|off|classes>  auth=<plain|md5>
   //               timeout=<seconds> (connect, login and action timeouts at once)
   //               connect_timeout= login_timeout= action_timeout= <seconds, may be fractional>
   //               max_in_flight=<n>  max_queued=<n>
+  //               reconnect=<initial seconds, 0: off>  reconnect_max=<seconds>
+  //               reconnect_multiplier=<factor >= 1>  login_failure=<stop|retry>
+  //               keepalive=<seconds, 0: off>
   //   amis only   ca=<CA file>  cert=<client certificate file>  key=<its key file>
   //               insecure=<1|0|true|false|yes|no>  server_name=<name to verify>
   //   e.g. "amis://admin:secret@pbx.example?ca=/etc/ami/ca.pem&cert=/etc/ami/me.pem"

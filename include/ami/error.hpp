@@ -34,6 +34,7 @@ enum class error {
   list_incomplete,     // an EventList ended short (Cancelled or ListItems mismatch)
   originate_failed,    // OriginateResponse reported a failure outcome
   tls_verify_failed,   // the server's certificate did not verify
+  slow_consumer,       // an event_dispatcher's queue overflowed (overflow_policy::close_connection)
 };
 
 // The "ami" category. A single instance, so comparisons are by identity.

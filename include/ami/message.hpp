@@ -81,7 +81,11 @@ class message {
   void clear() noexcept;
   void set_kind(message_kind k) noexcept { kind_ = k; }
   void add_field(std::string_view name, std::string_view value) {
-    fields_.push_back({name, value});
+    // Built in place: a field assembled on the stack and copied in would be reloaded as
+    // wider words than it was stored with, which stalls the CPU (store forwarding fails).
+    field& f = fields_.emplace_back();
+    f.name = name;
+    f.value = value;
   }
   void add_line(std::string_view line) { lines_.push_back(line); }
   // Copies borrowed bytes into storage owned by this message.

@@ -42,6 +42,10 @@ boost::signals2::connection client::on_state(const state_slot& slot) {
   return core_->hub().subscribe_state(slot);
 }
 
+boost::signals2::connection client::on_transition(const transition_slot& slot) {
+  return core_->hub().subscribe_transition(slot);
+}
+
 void client::set_exception_handler(exception_handler h) {
   core_->hub().set_exception_handler(std::move(h));
 }

@@ -52,40 +52,54 @@ void client_core::connect(config cfg, std::uint64_t n, operation_ptr op) {
       op->complete(aborted, {});
       return;
     }
-    const bool idle = session_.state() == connection_state::disconnected;
     session_.start(cfg, n, std::move(op), clock::now());
-    if (idle && session_.state() == connection_state::connecting) {
-      proto::parser_options po;
-      po.limits = cfg.parser_limits;
-      po.expect_banner = true;
-      io_ = std::make_shared<connection_io>(executor_, po);
-      auto io = io_;
-      transport_error_.clear();
-      if (const auto tls_ec = open_tls(*io, session_.cfg())) {
-        transport_error_ = io->stream.why();
-        transport_failed(tls_ec);
-      } else {
-        io->stream.async_connect(
-            session_.cfg().host, session_.cfg().port,
-            [self = shared_from_this(), io](const boost::system::error_code& ec) {
-              self->on_connected(io, ec);
-            });
-      }
+    drive();  // opens the transport when the session asks for one
+    arm_timer();
+  });
+}
+
+void client_core::run(config cfg, std::uint64_t n, operation_ptr op) {
+  on_strand([this, cfg = std::move(cfg), n, op = std::move(op)]() mutable {
+    if (shut_) {
+      op->complete(aborted, {});
+      return;
     }
+    session_.run(cfg, n, std::move(op), clock::now());
     drive();
     arm_timer();
   });
 }
 
-void client_core::send(action a, answer_kind answer,
-                       std::optional<std::chrono::milliseconds> timeout, std::uint64_t n,
+void client_core::open_connection() {
+  drop_connection();
+  const config& cfg = session_.cfg();
+  watch_slow_slots(cfg);
+  proto::parser_options po;
+  po.limits = cfg.parser_limits;
+  po.expect_banner = true;
+  io_ = std::make_shared<connection_io>(executor_, po);
+  auto io = io_;
+  transport_error_.clear();
+  if (const auto tls_ec = open_tls(*io, cfg)) {
+    transport_error_ = io->stream.why();
+    drop_connection();
+    session_.transport_unusable(tls_ec);
+    return;
+  }
+  io->stream.async_connect(cfg.host, cfg.port,
+                           [self = shared_from_this(), io](const boost::system::error_code& ec) {
+                             self->on_connected(io, ec);
+                           });
+}
+
+void client_core::send(action a, answer_kind answer, const send_options& opts, std::uint64_t n,
                        operation_ptr op) {
-  on_strand([this, a = std::move(a), answer, timeout, n, op = std::move(op)]() mutable {
+  on_strand([this, a = std::move(a), answer, opts, n, op = std::move(op)]() mutable {
     if (shut_) {
       op->complete(aborted, {});
       return;
     }
-    session_.submit(n, a, answer, timeout, std::move(op), clock::now());
+    session_.submit(n, a, answer, opts, std::move(op), clock::now());
     drive();
     arm_timer();
   });
@@ -132,6 +146,14 @@ void client_core::close() {
   });
 }
 
+void client_core::abort_connection(const boost::system::error_code& reason) {
+  on_strand([this, reason] {
+    if (shut_) return;
+    session_.drop_session(reason);
+    drive();
+  });
+}
+
 void client_core::shut_down() {
   hub_.shut_down();  // at once, from any thread: no slot runs after the client is gone
   on_strand([this] {
@@ -148,14 +170,19 @@ void client_core::shut_down() {
 
 void client_core::drive() {
   bool completed = false;
-  auto& finished = session_.finished();
-  if (!finished.empty()) {
-    completing_.swap(finished);
-    for (auto& f : completing_) f.op->complete(f.ec, std::move(f.resp));
-    completing_.clear();
-    completed = true;
+  bool changed = false;
+  for (;;) {
+    auto& finished = session_.finished();
+    if (!finished.empty()) {
+      completing_.swap(finished);
+      for (auto& f : completing_) f.op->complete(f.ec, std::move(f.resp));
+      completing_.clear();
+      completed = true;
+    }
+    if (session_.take_close_request()) drop_connection();
+    if (shut_ || !session_.take_connect_request()) break;
+    open_connection();  // may fail at once (a TLS file), which completes more
   }
-  if (session_.take_close_request()) drop_connection();
   if (io_ && !io_->write_active && !session_.output().empty()) start_write();
   publish();
   auto& changes = session_.state_changes();
@@ -163,14 +190,18 @@ void client_core::drive() {
     {
       std::lock_guard<std::mutex> lock(info_mutex_);
       banner_ = session_.banner();
-      const bool failed = session_.state() == connection_state::disconnected;
+      const bool failed = session_.state() == connection_state::disconnected ||
+                          session_.state() == connection_state::backing_off;
       last_error_ =
           failed && !transport_error_.empty() ? transport_error_ : session_.last_error_message();
     }
     std::vector<state_change> batch;
     batch.swap(changes);
-    for (const auto& c : batch) hub_.emit_state(c.state, c.ec);  // slots may re-enter
+    for (const auto& c : batch) {  // slots may re-enter
+      hub_.emit_state(state_transition{c.state, c.ec, c.delay, c.max_delay, c.attempt});
+    }
     completed = true;
+    changed = true;
   }
   if (completed && timer_at_ && !io_ && !session_.next_deadline()) {
     // Disconnected and nothing left to time: release the timer so that io_context::run()
@@ -180,6 +211,8 @@ void client_core::drive() {
     ++timer_seq_;
     timer_.cancel();
   }
+  // A new state may bring a deadline (backoff, keepalive) before the armed one.
+  if (changed && !shut_) arm_timer();
 }
 
 void client_core::publish() {
@@ -249,6 +282,7 @@ void client_core::on_read(const std::shared_ptr<connection_io>& io,
     return;
   }
   io->parser.commit(n);
+  session_.bytes_received(clock::now());  // once per read: the keepalive's idle time
   for (;;) {
     const auto r = io->parser.next(inbound_);
     if (r.status == proto::parse_status::need_more) {
@@ -329,9 +363,25 @@ void client_core::warn(const config& cfg, const std::string& text) {
   }
 }
 
+void client_core::watch_slow_slots(const config& cfg) {
+  event_hub::slow_slot_hook hook = cfg.on_slow_slot;
+  if (!hook) {
+    hook = [this](std::string_view name, std::chrono::microseconds took) {
+      const auto& c = session_.cfg();
+      warn(c, "the slots of event " + std::string(name) + " took " +
+                  std::to_string(took.count() / 1000) + " ms (slow_slot_threshold " +
+                  std::to_string(c.slow_slot_threshold.count()) +
+                  " ms): the client reads nothing meanwhile, and Asterisk drops clients that "
+                  "do not read within its writetimeout; move slow work to an "
+                  "ami::event_dispatcher");
+    };
+  }
+  hub_.watch_slow_slots(cfg.slow_slot_threshold, std::move(hook));
+}
+
 void client_core::transport_failed(const boost::system::error_code& ec) {
   drop_connection();
-  session_.transport_closed(ec);
+  session_.transport_closed(ec, clock::now());
   drive();
 }
 
@@ -354,6 +404,7 @@ client_stats client_core::stats() const {
     s.last_parse_error = static_cast<error>(e);
   }
   s.slot_exceptions = hub_.slot_exceptions();
+  s.slow_slots = hub_.slow_slots();
   return s;
 }
 
@@ -370,10 +421,14 @@ void core_connect(const std::shared_ptr<client_core>& c, config cfg, std::uint64
   c->connect(std::move(cfg), n, std::move(op));
 }
 
+void core_run(const std::shared_ptr<client_core>& c, config cfg, std::uint64_t n,
+              operation_ptr op) {
+  c->run(std::move(cfg), n, std::move(op));
+}
+
 void core_send(const std::shared_ptr<client_core>& c, action a, answer_kind answer,
-               std::optional<std::chrono::milliseconds> timeout, std::uint64_t n,
-               operation_ptr op) {
-  c->send(std::move(a), answer, timeout, n, std::move(op));
+               const send_options& opts, std::uint64_t n, operation_ptr op) {
+  c->send(std::move(a), answer, opts, n, std::move(op));
 }
 
 void core_logoff(const std::shared_ptr<client_core>& c, std::uint64_t n, operation_ptr op) {

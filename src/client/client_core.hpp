@@ -50,13 +50,18 @@ class client_core : public std::enable_shared_from_this<client_core> {
 
   // Any thread; each continues on the strand.
   void connect(config cfg, std::uint64_t n, operation_ptr op);
-  void send(action a, answer_kind answer, std::optional<std::chrono::milliseconds> timeout,
-            std::uint64_t n, operation_ptr op);
+  void run(config cfg, std::uint64_t n, operation_ptr op);
+  void send(action a, answer_kind answer, const send_options& opts, std::uint64_t n,
+            operation_ptr op);
   void logoff(std::uint64_t n, operation_ptr op);
   void fail(operation_ptr op, const boost::system::error_code& ec);
   void cancel_one(std::uint64_t n);
   void cancel_all();
   void close();
+  // Ends a logged-in session because of `reason`, a failure the client itself found (a slow
+  // consumer's overflow): handled like a lost connection (a run reconnects), reported with
+  // `reason`; ignored in any other state.
+  void abort_connection(const boost::system::error_code& reason);
   // The client object is gone: slots are disconnected now, operations abort on the strand.
   void shut_down();
 
@@ -73,6 +78,8 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void on_strand(F&& f);
 
   void drive();
+  // Opens the transport the session asked for (drive() checks take_connect_request()).
+  void open_connection();
   void publish();
   void arm_timer();
   void on_timer(std::uint64_t seq, const boost::system::error_code& ec);
@@ -88,6 +95,9 @@ class client_core : public std::enable_shared_from_this<client_core> {
   boost::system::error_code open_tls(connection_io& io, const config& cfg);
   // Reports a warning through cfg.on_warning, or to stderr.
   static void warn(const config& cfg, const std::string& text);
+  // Gives the hub the slow-slot threshold and hook of a new connection (config::on_slow_slot,
+  // or a warning).
+  void watch_slow_slots(const config& cfg);
 
   bool running_in_strand() const noexcept;
 

@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -23,6 +24,16 @@ bool parse_seconds(const std::string& v, std::chrono::milliseconds& out) {
   const double s = std::strtod(v.c_str(), &end);
   if (end != v.c_str() + v.size() || !std::isfinite(s) || s < 0 || s > 1e9) return false;
   out = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(s * 1000.0)));
+  return true;
+}
+
+// A plain decimal factor >= 1 ("2", "1.5").
+bool parse_factor(const std::string& v, double& out) {
+  if (v.empty() || v.find_first_not_of("0123456789.") != std::string::npos) return false;
+  char* end = nullptr;
+  const double f = std::strtod(v.c_str(), &end);
+  if (end != v.c_str() + v.size() || !std::isfinite(f) || f < 1 || f > 1e6) return false;
+  out = f;
   return true;
 }
 
@@ -121,6 +132,22 @@ config config::from_url(std::string_view text, boost::system::error_code& ec) {
       if (!parse_size(value, c.max_in_flight)) return {};
     } else if (iequals(key, "max_queued")) {
       if (!parse_size(value, c.max_queued)) return {};
+    } else if (iequals(key, "reconnect")) {
+      if (!parse_seconds(value, c.reconnect_initial)) return {};
+    } else if (iequals(key, "reconnect_max")) {
+      if (!parse_seconds(value, c.reconnect_max)) return {};
+    } else if (iequals(key, "reconnect_multiplier")) {
+      if (!parse_factor(value, c.reconnect_multiplier)) return {};
+    } else if (iequals(key, "login_failure")) {
+      if (iequals(value, "stop")) {
+        c.login_failure = login_failure_policy::stop;
+      } else if (iequals(value, "retry")) {
+        c.login_failure = login_failure_policy::retry;
+      } else {
+        return {};
+      }
+    } else if (iequals(key, "keepalive")) {
+      if (!parse_seconds(value, c.keepalive_interval)) return {};
     } else {
       return {};
     }
@@ -172,6 +199,15 @@ std::string config::redacted() const {
   add_seconds("action_timeout", action_timeout, defaults.action_timeout);
   if (max_in_flight != defaults.max_in_flight) add("max_in_flight", std::to_string(max_in_flight));
   if (max_queued != defaults.max_queued) add("max_queued", std::to_string(max_queued));
+  add_seconds("reconnect", reconnect_initial, defaults.reconnect_initial);
+  add_seconds("reconnect_max", reconnect_max, defaults.reconnect_max);
+  if (reconnect_multiplier != defaults.reconnect_multiplier) {
+    char factor[32];
+    std::snprintf(factor, sizeof factor, "%g", reconnect_multiplier);
+    add("reconnect_multiplier", factor);
+  }
+  if (login_failure == login_failure_policy::retry) add("login_failure", "retry");
+  add_seconds("keepalive", keepalive_interval, defaults.keepalive_interval);
   if (tls) {
     if (!tls_ca_file.empty()) add("ca", query_value(tls_ca_file));
     if (!tls_cert_file.empty()) add("cert", query_value(tls_cert_file));

@@ -10,6 +10,7 @@ const char* to_string(connection_state s) noexcept {
     case connection_state::logging_in: return "logging_in";
     case connection_state::logged_in: return "logged_in";
     case connection_state::closing: return "closing";
+    case connection_state::backing_off: return "backing_off";
   }
   return "unknown";
 }

@@ -15,6 +15,7 @@ void router::add(new_action a) {
   e.tag = a.tag;
   e.deadline = a.deadline;
   e.op = std::move(a.op);
+  e.resend = std::move(a.resend);
   if (!e.caller_id.empty()) by_caller_id_[e.caller_id].push_back(a.n);
   if (e.deadline) add_deadline({*e.deadline, a.n});
   auto& stored = table_.insert(a.n, std::move(e));
@@ -102,7 +103,7 @@ void router::remove(std::uint64_t n, entry& e) {
 
 void router::finish(std::uint64_t n, entry& e, const boost::system::error_code& ec,
                     std::vector<routed_result>& done) {
-  done.push_back({{std::move(e.op), ec, std::move(e.resp)}, e.tag});
+  done.push_back({{std::move(e.op), ec, std::move(e.resp)}, e.tag, n});
   remove(n, e);
 }
 
@@ -275,7 +276,7 @@ bool router::abandon(std::uint64_t n, const boost::system::error_code& ec,
                      std::vector<routed_result>& done) {
   entry* e = table_.find(n);
   if (e == nullptr || e->abandoned) return false;
-  done.push_back({{std::move(e->op), ec, std::move(e->resp)}, e->tag});
+  done.push_back({{std::move(e->op), ec, std::move(e->resp)}, e->tag, n});
   if (e->ph == phase::queued || e->ph == phase::awaiting_event) {
     remove(n, *e);
   } else {
@@ -289,14 +290,14 @@ bool router::abandon(std::uint64_t n, const boost::system::error_code& ec,
 void router::abandon_all(const boost::system::error_code& ec, std::vector<routed_result>& done) {
   std::vector<std::uint64_t> ns;
   table_.for_each([&](std::uint64_t n, entry& e) {
-    if (!e.abandoned && e.op && e.tag == internal_tag::none) ns.push_back(n);
+    if (!e.abandoned && e.op && !is_internal(e.tag)) ns.push_back(n);
   });
   for (const auto n : ns) abandon(n, ec, done);
 }
 
 void router::fail_all(const boost::system::error_code& ec, std::vector<routed_result>& done) {
-  table_.for_each([&](std::uint64_t, entry& e) {
-    if (!e.abandoned) done.push_back({{std::move(e.op), ec, std::move(e.resp)}, e.tag});
+  table_.for_each([&](std::uint64_t n, entry& e) {
+    if (!e.abandoned) done.push_back({{std::move(e.op), ec, std::move(e.resp)}, e.tag, n});
   });
   table_.clear();
   by_caller_id_.clear();
@@ -309,6 +310,31 @@ void router::fail_all(const boost::system::error_code& ec, std::vector<routed_re
   awaiting_response_ = 0;
   in_flight_ = 0;
   queued_ = 0;
+}
+
+void router::requeue(const boost::system::error_code& ec, std::vector<routed_result>& done,
+                     std::vector<resent_action>& resent) {
+  std::vector<std::uint64_t> written;
+  table_.for_each([&](std::uint64_t n, entry& e) {
+    if (e.ph != phase::queued) written.push_back(n);
+  });
+  for (const auto n : written) {
+    entry* e = table_.find(n);
+    if (e->abandoned) {
+      remove(n, *e);
+    } else if (e->resend.empty() || !e->op) {
+      finish(n, *e, ec, done);
+    } else {
+      leave_flight(*e);
+      leave_phase(n, *e);
+      e->resp = response{};
+      e->list.reset();
+      e->text.clear();
+      enter_phase(n, *e, phase::queued);
+      resent.push_back({n, e->resend});
+    }
+  }
+  collecting_text_.reset();
 }
 
 bool router::live(const deadline_item& d) const noexcept {

@@ -40,6 +40,8 @@ error_info info(int ev) noexcept {
     case error::originate_failed: return {"originate_failed", "the originated call failed"};
     case error::tls_verify_failed:
       return {"tls_verify_failed", "the server's TLS certificate failed verification"};
+    case error::slow_consumer:
+      return {"slow_consumer", "an event handler fell behind and its bounded queue overflowed"};
   }
   return {"unknown", "unknown ami error"};
 }

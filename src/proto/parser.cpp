@@ -1,12 +1,11 @@
 #include "ami/proto/parser.hpp"
 
+#include "ami/proto/byte_masks.hpp"
+
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace ami::proto {
 namespace {
@@ -40,6 +39,71 @@ bool split_end_marker(std::string_view line, std::string_view& before) noexcept 
   return true;
 }
 
+// The masks of the block [at, at + len) of the parser's buffer: lines are short (20 to 40
+// bytes), so one block of 64 serves several lines. Received bytes never change, so the masks
+// stay valid until the bytes move (forget() then).
+struct mask_window {
+  std::size_t at = 0;
+  std::size_t len = 0;
+  std::uint64_t lf = 0;
+  std::uint64_t colon = 0;
+
+  void forget() noexcept { len = 0; }
+
+  void load(detail::mask_fn masks_of, const char* base, std::size_t from,
+            std::size_t stop) noexcept {
+    const std::size_t n = std::min<std::size_t>(stop - from, detail::mask_block);
+    detail::byte_masks m;
+    if (n == detail::mask_block) {
+      m = masks_of(base + from);
+    } else {  // the last bytes received: never read past them
+      char tail[detail::mask_block] = {};
+      std::memcpy(tail, base + from, n);
+      m = masks_of(tail);
+    }
+    at = from;
+    len = n;
+    lf = m.lf;
+    colon = m.colon;
+  }
+
+  // The first '\n' in [from, stop), or `stop`; `first_colon` gets the first ':' from `from`
+  // on that comes before it (or a later one, or `never`).
+  std::size_t line_end(detail::mask_fn masks_of, const char* base, std::size_t from,
+                       std::size_t stop, std::size_t& first_colon) noexcept {
+    const std::size_t shift = from - at;  // huge when from < at
+    if (shift < len) {
+      const std::uint64_t lfs = lf >> shift;
+      if (lfs != 0) {  // most lines end in the block where they start
+        const std::uint64_t colons = colon >> shift;
+        first_colon = colons != 0 ? from + ctz(colons) : never;
+        return from + ctz(lfs);
+      }
+    }
+    return line_end_across(masks_of, base, from, stop, first_colon);
+  }
+
+  std::size_t line_end_across(detail::mask_fn masks_of, const char* base, std::size_t from,
+                              std::size_t stop, std::size_t& first_colon) noexcept {
+    first_colon = never;
+    std::size_t i = from;
+    while (i < stop) {
+      if (i - at >= len) load(masks_of, base, i, stop);  // also when i < at
+      const std::size_t shift = i - at;                  // < 64
+      const std::uint64_t lfs = lf >> shift;
+      const std::uint64_t colons = colon >> shift;
+      if (first_colon == never && colons != 0) first_colon = i + ctz(colons);
+      if (lfs != 0) return i + ctz(lfs);
+      i = at + len;
+    }
+    return stop;
+  }
+
+  static std::size_t ctz(std::uint64_t bits) noexcept {
+    return static_cast<std::size_t>(__builtin_ctzll(bits));
+  }
+};
+
 }  // namespace
 
 struct parser::impl {
@@ -64,6 +128,7 @@ struct parser::impl {
   explicit impl(parser_options o) : opts(o) {}
 
   void move_bytes(char* dest) noexcept {
+    win.forget();
     const std::size_t live = end - begin;
     const char* old_base = buf.get() + begin;
     if (live != 0) std::memmove(dest, old_base, live);
@@ -76,7 +141,10 @@ struct parser::impl {
   }
 
   char* prepare(std::size_t n) {
-    if (begin == end && !in_message) begin = scan = searched = end = 0;
+    if (begin == end && !in_message) {
+      begin = scan = searched = end = 0;
+      win.forget();
+    }
     if (cap - end >= n) return buf.get() + end;
     if (begin != 0) move_bytes(buf.get());
     if (cap - end < n) {
@@ -111,31 +179,15 @@ struct parser::impl {
   static constexpr std::size_t unknown = never - 1;
   std::size_t line_colon = unknown;
 
-  // The first '\n' in [from, end), or `end`; `colon` gets the first ':' before it (or a later
-  // one, or `never`). One pass over the bytes instead of a search for each character.
-  static std::size_t find_line_end(const char* base, std::size_t from, std::size_t end,
-                                   std::size_t& colon) noexcept {
-    colon = never;
-    std::size_t i = from;
-#if defined(__SSE2__)
-    const __m128i lf = _mm_set1_epi8('\n');
-    const __m128i co = _mm_set1_epi8(':');
-    for (; i + 16 <= end; i += 16) {
-      __m128i v;
-      std::memcpy(&v, base + i, sizeof v);  // an unaligned load
-      const auto lf_bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
-      if (colon == never) {
-        const auto co_bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, co)));
-        if (co_bits != 0) colon = i + static_cast<std::size_t>(__builtin_ctz(co_bits));
-      }
-      if (lf_bits != 0) return i + static_cast<std::size_t>(__builtin_ctz(lf_bits));
-    }
-#endif
-    for (; i < end; ++i) {
-      if (base[i] == '\n') return i;
-      if (base[i] == ':' && colon == never) colon = i;
-    }
-    return end;
+  // Line ends and colons of the bytes around `scan`, 64 at a time (see mask_window).
+  detail::mask_fn masks_of = detail::mask_function(detail::best_mask_impl());
+  mask_window win;
+
+  // The first '\n' in [from, stop), or `stop`; `colon` gets the first ':' before it (or a
+  // later one, or `never`).
+  std::size_t find_line_end(const char* base, std::size_t from, std::size_t stop,
+                            std::size_t& colon) noexcept {
+    return win.line_end(masks_of, base, from, stop, colon);
   }
 
   // Returns the next line (without its line end) or nothing when it is not complete yet.
@@ -270,8 +322,134 @@ struct parser::impl {
     return true;
   }
 
+  void finish_message(message& out) noexcept {
+    using std::swap;
+    swap(out, partial);
+    partial.clear();
+    in_message = false;
+    md = mode::fields;
+    begin = scan;
+  }
+
+  // The common case, on a fast path: messages of "Key: Value" lines (Event, Action, any
+  // Response but Follows) that cross no limit, and blank lines between messages. Any other
+  // line, or one not complete yet, is left unconsumed for the general path (false), which
+  // therefore decides every limit and every unusual case exactly as before. True when `out`
+  // got a message.
+  bool fast_lines(message& out) {
+    if (skipping || searched > scan) return false;  // resumed mid-line: its colon is unknown
+    if (!in_message && !fast_start()) return false;
+    return md == mode::fields && fast_fields(out);
+  }
+
+  // Skips blank lines and starts a message with a "Key: Value" first line; false when it met
+  // anything else (left to the general path).
+  bool fast_start() {
+    if (stream_start && opts.expect_banner) return false;  // the banner, maybe
+    const char* const base = buf.get();
+    for (;;) {
+      std::size_t colon = never;
+      const std::size_t pos = win.line_end(masks_of, base, scan, end, colon);
+      if (pos == end) {
+        searched = end;
+        return false;
+      }
+      const std::size_t span = pos - scan;
+      if (span > opts.limits.max_line) return false;
+      std::size_t len = span;
+      while (len != 0 && base[scan + len - 1] == '\r') --len;
+      if (len == 0) {  // an empty message between two others
+        begin = scan = searched = pos + 1;
+        continue;
+      }
+      if (colon >= scan + len || pos + 1 - scan > opts.limits.max_message ||
+          opts.limits.max_fields == 0) {
+        return false;
+      }
+      const char* const line = base + scan;
+      const std::size_t k = colon - scan;
+      std::size_t v = k + 1;
+      if (v < len && line[v] == ' ') ++v;
+      const std::string_view key(line, k);
+      const std::string_view value(line + v, len - v);
+      message_kind kind = message_kind::event;
+      if (iequals(key, "Event")) {
+        kind = message_kind::event;
+      } else if (iequals(key, "Response") && !iequals(value, "Follows")) {
+        kind = message_kind::response;
+      } else if (iequals(key, "Action")) {
+        kind = message_kind::action;
+      } else {
+        return false;
+      }
+      stream_start = false;
+      in_message = true;
+      begin = msg_start = scan;
+      items = 1;
+      md = mode::fields;
+      partial.set_kind(kind);  // partial is always clear between messages
+      partial.add_field(key, value);
+      scan = searched = pos + 1;
+      return true;
+    }
+  }
+
+  // The fields of a message up to its blank line, in one tight loop on local copies (stores
+  // into the message's fields could otherwise alias the parser's members and force reloads).
+  bool fast_fields(message& out) {
+    const char* const base = buf.get();
+    const std::size_t stop = end;
+    const std::size_t max_line = opts.limits.max_line;
+    // A line ending at `pos` keeps the message within max_message while pos < msg_limit.
+    const std::size_t msg_limit = saturating_add(msg_start, opts.limits.max_message);
+    const std::size_t max_fields = opts.limits.max_fields;
+    std::size_t fields_left = max_fields - items;  // items <= max_fields inside a message
+    const detail::mask_fn masks = masks_of;
+    mask_window w = win;
+    std::size_t line_begin = scan;
+    bool done = false;
+    for (;;) {
+      std::size_t colon = never;
+      const std::size_t pos = w.line_end(masks, base, line_begin, stop, colon);
+      if (pos == stop) {
+        searched = stop;
+        break;
+      }
+      if (pos - line_begin > max_line || pos >= msg_limit) break;
+      std::size_t len = pos - line_begin;
+      if (len != 0 && base[pos - 1] == '\r') {
+        --len;
+        while (len != 0 && base[line_begin + len - 1] == '\r') --len;
+      }
+      if (len == 0) {
+        line_begin = pos + 1;
+        done = true;
+        break;
+      }
+      if (fields_left == 0) break;
+      --fields_left;
+      const char* const line = base + line_begin;
+      if (colon < line_begin + len) {
+        const std::size_t k = colon - line_begin;
+        std::size_t v = k + 1;
+        if (v < len && line[v] == ' ') ++v;
+        partial.add_field(std::string_view(line, k), std::string_view(line + v, len - v));
+      } else {
+        partial.add_field(std::string_view(line, len), std::string_view(line + len, 0));
+      }
+      line_begin = pos + 1;
+    }
+    win = w;
+    items = max_fields - fields_left;
+    scan = line_begin;
+    if (searched < scan) searched = scan;
+    if (done) finish_message(out);
+    return done;
+  }
+
   parse_result next(message& out) {
     for (;;) {
+      if (fast_lines(out)) return {parse_status::message, {}};
       if (skip_line) {
         const char* base = buf.get();
         const void* nl = scan < end ? std::memchr(base + scan, '\n', end - scan) : nullptr;
@@ -349,12 +527,7 @@ struct parser::impl {
         if (++items > opts.limits.max_fields) return fail(error::too_many_fields, true);
         continue;
       }
-      using std::swap;
-      swap(out, partial);
-      partial.clear();
-      in_message = false;
-      md = mode::fields;
-      begin = scan;
+      finish_message(out);
       return {parse_status::message, {}};
     }
   }
@@ -400,6 +573,7 @@ void parser::reset() noexcept {
   impl& s = *impl_;
   s.drop_message();
   s.begin = s.scan = s.searched = s.end = 0;
+  s.win.forget();
   s.stream_start = true;
   s.skipping = s.skip_line = false;
   s.server_banner.reset();

@@ -165,8 +165,9 @@ outcome do_login(server_state& st, connection& c, const ami::message& a) {
   c.logged_in_ = true;
   std::string out = serialize_fields(
       with_action_id(a, {{"Response", "Success"}, {"Message", "Authentication accepted"}}));
-  if (st.version_.major >= 2 && (c.event_mask_ & priv::system) != 0 &&
-      (c.read_perm_ & priv::system) != 0) {
+  const bool booted = st.version_.major >= 2 && (c.event_mask_ & priv::system) != 0 &&
+                      (c.read_perm_ & priv::system) != 0;
+  if (booted) {
     const auto up = std::to_string(st.uptime_seconds());
     append_fields(out, {{"Event", "FullyBooted"},
                         {"Privilege", "system,all"},
@@ -175,6 +176,7 @@ outcome do_login(server_state& st, connection& c, const ami::message& a) {
                         {"Status", "Fully Booted"}});
   }
   c.write(std::move(out));
+  if (booted) c.event_queued();  // FullyBooted counts as one of the session's events
   st.on_login(c);
   security_event(st, c, "SuccessfulAuth", {{"UsingPassword", "0"}});
   return outcome::done;

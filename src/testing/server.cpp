@@ -31,6 +31,9 @@ std::string endpoint_text(const tcp::endpoint& ep, bool tls) {
 
 constexpr std::size_t read_chunk = 4096;
 
+// How long a session ended by close_after_events waits for the client to close after FIN.
+constexpr std::chrono::seconds linger_grace{10};
+
 // How long a closing TLS session waits for the client to answer its close_notify.
 constexpr std::chrono::seconds tls_close_grace{1};
 
@@ -150,6 +153,7 @@ void connection::greet() {
   if (greeting_ && !greeting_->empty()) {
     // First on the wire, before anything queued meanwhile.
     pending_.insert(0, *greeting_);
+    bytes_queued_ += greeting_->size();
     greeting_.reset();
     flush();
   }
@@ -162,6 +166,7 @@ void connection::read() {
   auto on_read = [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
     if (self->closed_) return;
     if (ec) {
+      if (!self->closing_) self->by_client_ = true;
       self->close_now();
       return;
     }
@@ -237,6 +242,7 @@ void connection::resume() {
 
 void connection::write(std::string bytes) {
   if (closed_ || closing_ || bytes.empty()) return;
+  bytes_queued_ += bytes.size();
   pending_.append(bytes);
   flush();
 }
@@ -244,7 +250,7 @@ void connection::write(std::string bytes) {
 void connection::flush() {
   if (writing_ || closed_ || srv_.stalled_ || handshaking_) return;
   if (pending_.empty()) {
-    if (closing_) finish_close();
+    if (closing_ && !half_closed_) finish_close();
     return;
   }
   writing_buf_.clear();
@@ -265,9 +271,11 @@ void connection::flush() {
   auto on_written = [self = shared_from_this(), cut, gen = budget_gen_](
                         boost::system::error_code ec, std::size_t n) {
     self->writing_ = false;
+    self->bytes_written_ += n;
     // Bytes of a write started before the budget was reset do not count.
     if (gen == self->budget_gen_) self->budget_used_ += n;
     if (self->closed_) return;
+    if (ec && !self->closing_) self->by_client_ = true;
     if (ec || (cut && gen == self->budget_gen_)) {
       self->close_now();
       return;
@@ -300,7 +308,39 @@ void connection::close_after_flush() {
   }
 }
 
+void connection::event_queued() {
+  ++events_queued_;
+  const auto limit = srv_.close_after_events_;
+  if (limit > 0 && events_queued_ >= limit) close_gracefully();
+}
+
+void connection::close_gracefully() {
+  if (closed_ || linger_) return;
+  closing_ = true;
+  linger_ = true;
+  if (handshaking_) {
+    close_now();
+  } else if (!writing_ && pending_.empty()) {
+    finish_close();
+  }
+  // Otherwise flush() finishes once the queue is written (after stall(false) if stalled).
+}
+
 void connection::finish_close() {
+  if (!tls_ && linger_) {
+    // Closing a socket whose received bytes are unread resets the connection, and a reset
+    // can cost the client the end of the stream: send FIN after the last byte instead and
+    // close once the client has closed its side (or after a grace period).
+    if (closed_ || half_closed_) return;
+    half_closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    delay_timer_.expires_after(linger_grace);
+    delay_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->close_now();
+    });
+    return;
+  }
   if (!tls_) {
     close_now();
     return;
@@ -325,6 +365,19 @@ void connection::close_now() {
   actions_.clear();
   pending_.clear();
   srv_.on_closed(*this);
+}
+
+void connection::half_close() {
+  if (closed_) return;
+  if (tls_) {
+    close_now();
+    return;
+  }
+  closing_ = true;
+  half_closed_ = true;
+  pending_.clear();
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 bool connection::passes_filters(const std::string& event) const {
@@ -422,6 +475,7 @@ void server_state::on_closed(connection& c) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     --session_count_;
+    if (record_sessions_) finished_.push_back(c.record());
   }
   log("session " + std::to_string(c.id_) + " closed");
   cv_.notify_all();
@@ -480,6 +534,7 @@ void server_state::broadcast(const field_list& fields) {
   for (const auto& c : targets) {
     if (c->wants_event(category) && (c->filters_.empty() || c->passes_filters(bytes))) {
       c->write(bytes);
+      c->event_queued();
     }
   }
 }
@@ -705,6 +760,27 @@ std::size_t server::login_count() const {
   return state_->login_count_;
 }
 
+void server::record_sessions(bool on) {
+  std::lock_guard<std::mutex> lock(state_->mutex_);
+  state_->record_sessions_ = on;
+}
+
+std::vector<session_record> server::finished_sessions() const {
+  std::lock_guard<std::mutex> lock(state_->mutex_);
+  return state_->finished_;
+}
+
+void server::clear_finished_sessions() {
+  std::lock_guard<std::mutex> lock(state_->mutex_);
+  state_->finished_.clear();
+}
+
+bool server::wait_for_finished_sessions(std::size_t n, std::chrono::milliseconds timeout) const {
+  auto& st = *state_;
+  std::unique_lock<std::mutex> lock(st.mutex_);
+  return st.cv_.wait_for(lock, timeout, [&] { return st.finished_.size() >= n; });
+}
+
 bool server::wait_for_sessions(std::size_t n, std::chrono::milliseconds timeout) const {
   auto& st = *state_;
   std::unique_lock<std::mutex> lock(st.mutex_);
@@ -739,6 +815,26 @@ void server::close_sessions() {
   st.run_sync([&st] {
     const auto all = st.connections_;
     for (const auto& c : all) c->close_now();
+  });
+}
+
+void server::half_close_sessions() {
+  auto& st = *state_;
+  st.run_sync([&st] {
+    const auto all = st.connections_;
+    for (const auto& c : all) c->half_close();
+  });
+}
+
+void server::close_after_events(std::uint64_t n) {
+  auto& st = *state_;
+  st.run_sync([&st, n] {
+    st.close_after_events_ = n;
+    if (n == 0) return;
+    const auto all = st.connections_;
+    for (const auto& c : all) {
+      if (c->events_queued_ >= n) c->close_gracefully();
+    }
   });
 }
 

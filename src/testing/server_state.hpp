@@ -91,9 +91,21 @@ class connection final : public session, public std::enable_shared_from_this<con
   }
   void close_after_flush();
   void close_now();
+  // Sends FIN and writes nothing more; reading goes on until the peer closes.
+  void half_close();
   void flush();
   // Restarts the close_after_bytes count.
   void set_byte_budget(std::size_t n);
+  // Counts an event just queued by write(); ends the session gracefully once the
+  // close_after_events limit is reached.
+  void event_queued();
+  // Takes nothing more, writes what is queued, sends FIN and reads until the client closes
+  // (close_after_events).
+  void close_gracefully();
+  // What finished_sessions() reports about this session.
+  session_record record() const {
+    return {id_, events_queued_, logged_in_.load(), bytes_written_ == bytes_queued_, by_client_};
+  }
   // Ends an action that finished asynchronously: the next queued action may run.
   void resume();
   bool closed() const noexcept { return closed_; }
@@ -106,6 +118,7 @@ class connection final : public session, public std::enable_shared_from_this<con
 
   // Session data (io thread).
   std::uint64_t id_;
+  std::uint64_t events_queued_ = 0;  // session_record::events
   std::atomic<bool> logged_in_{false};
   mutable std::mutex name_mutex_;
   std::string username_;
@@ -142,6 +155,11 @@ class connection final : public session, public std::enable_shared_from_this<con
   std::string writing_buf_;
   bool writing_ = false;
   bool closing_ = false;
+  bool half_closed_ = false;  // FIN sent, still reading (half_close)
+  bool linger_ = false;       // closing: FIN after the last byte, then read until the peer closes
+  bool by_client_ = false;    // the peer ended the connection before the server began to
+  std::uint64_t bytes_queued_ = 0;
+  std::uint64_t bytes_written_ = 0;
   bool closed_ = false;
   bool replaying_ = false;
   std::size_t budget_ = 0;  // 0: no limit
@@ -205,6 +223,7 @@ struct server_state {
   std::vector<std::shared_ptr<connection>> connections_;
   std::uint64_t next_id_ = 1;
   std::size_t close_after_ = 0;
+  std::uint64_t close_after_events_ = 0;
   bool stalled_ = false;
   std::chrono::milliseconds delay_{0};
   std::optional<std::string> replay_;
@@ -216,6 +235,8 @@ struct server_state {
   std::size_t session_count_ = 0;
   std::size_t connection_count_ = 0;
   std::size_t login_count_ = 0;
+  bool record_sessions_ = false;
+  std::vector<session_record> finished_;
   std::map<std::string, action_handler> handlers_;  // lower-case names
 
   // Last, so that its timers go before the io_context.

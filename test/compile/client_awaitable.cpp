@@ -22,6 +22,7 @@ asio::awaitable<void> every_op(ami::client& c, Token token) {
   using namespace std::chrono_literals;
   ami::originate_request req;
   co_await c.async_connect(ami::config{}, token);
+  co_await c.async_run(ami::config{}, token);
   co_await c.async_send(ami::action("Ping"), token);
   co_await c.async_send(ami::action("Ping"), ami::send_options{}, token);
   co_await c.async_command("core show version", token);

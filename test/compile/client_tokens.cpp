@@ -47,6 +47,7 @@ void every_op(ami::client& c, Token token, Check check) {
   using namespace std::chrono_literals;
   ami::originate_request req;
   start([&] { return c.async_connect(ami::config{}, token); }, check);
+  start([&] { return c.async_run(ami::config{}, token); }, check);
   start([&] { return c.async_send(ami::action("Ping"), token); }, check);
   start([&] { return c.async_send(ami::action("Ping"), ami::send_options{}, token); }, check);
   start([&] { return c.async_send(typed_ping{}, token); }, check);
@@ -71,6 +72,9 @@ void ami_compile_tokens(ami::client& c) {
       c, [](ec_t, auto&&...) {}, [](auto&&...) {});
   // Exact callbacks.
   c.async_connect(ami::config{}, [](ec_t) {});
+  c.async_run(ami::config{}, [](ec_t) {});
+  auto transitions = c.on_transition([](const ami::state_transition&) {});
+  transitions.disconnect();
   c.async_send(ami::action("Ping"), [](ec_t, ami::response) {});
   c.async_command("x", [](ec_t, std::vector<std::string>) {});
   c.async_originate(ami::originate_request{}, [](ec_t, ami::originate_result) {});
@@ -79,6 +83,8 @@ void ami_compile_tokens(ami::client& c) {
   // use_future: futures of the value (void for connect and logoff).
   every_op(c, asio::use_future, ignore);
   std::future<void> f1 = c.async_connect(ami::config{}, asio::use_future);
+  std::future<void> f5 = c.async_run(ami::config{}, asio::use_future);
+  (void)f5;
   std::future<ami::response> f2 = c.async_send(ami::action("Ping"), asio::use_future);
   std::future<std::vector<std::string>> f3 = c.async_command("x", asio::use_future);
   std::future<ami::originate_result> f4 =

@@ -2,6 +2,7 @@
 #include "../../examples/core_show_channels.hpp"
 #include "../../examples/originate_future.hpp"
 #include "../../examples/ping_callbacks.hpp"
+#include "../../examples/slow_consumer.hpp"
 #include "run_with_deadline.hpp"
 
 #include "ami/testing/server.hpp"
@@ -9,7 +10,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
+#include <thread>
 
 using namespace std::chrono_literals;
 using ami::test::run_with_deadline;
@@ -147,6 +150,52 @@ TEST_SUITE("examples") {
       CHECK(contains(r.out, "200@default"));
       CHECK(contains(r.out, "1 active channel(s) (ListItems: 1)"));
     }
+  }
+
+  TEST_CASE("slow_consumer: the store falls behind, drops are counted, the client answers") {
+    ami::testing::server srv;
+    srv.start();
+    const auto url = url_of(srv);
+    ami_examples::slow_consumer_options o;
+    o.count = 300;
+    o.work = 10ms;
+    o.capacity = 50;
+    o.pattern = "TestBurst";
+    o.wait = 10s;  // within the deadline, so that a shortfall shows in the output
+    // Once the example logged in, 300 events arrive at once: far faster than 10 ms each.
+    std::thread pusher([&srv] {
+      if (!srv.wait_for_logins(1, 15s)) return;
+      std::string bytes;
+      for (int n = 1; n <= 300; ++n) {
+        bytes +=
+            "Event: TestBurst\r\nPrivilege: call,all\r\nSeq: " + std::to_string(n) + "\r\n\r\n";
+      }
+      srv.push_raw(bytes);
+    });
+    const auto r = run_with_deadline(
+        [url, o](std::ostream& out, std::ostream&) {
+          return ami_examples::run_slow_consumer(url, o, out);
+        },
+        deadline);
+    pusher.join();
+    INFO(r.out);
+    REQUIRE_MESSAGE(r.status, "slow_consumer did not finish");
+    CHECK(*r.status == 0);
+    CHECK(contains(r.out, "Ping answered in "));
+    CHECK(contains(r.out, "dropping the oldest"));
+    const auto at = r.out.find("events: ");
+    REQUIRE(at != std::string::npos);
+    int received = 0, stored = 0, dropped = 0, bursts = 0, high = 0, capacity = 0;
+    REQUIRE(std::sscanf(r.out.c_str() + at,
+                        "events: %d received, %d stored, %d dropped in %d burst(s); queue high "
+                        "water %d of %d",
+                        &received, &stored, &dropped, &bursts, &high, &capacity) == 6);
+    CHECK(received == 300);
+    CHECK(stored + dropped == 300);  // nothing lost without being counted
+    CHECK(dropped > 0);
+    CHECK(bursts >= 1);
+    CHECK(high == 50);
+    CHECK(capacity == 50);
   }
 
 }  // TEST_SUITE

@@ -500,6 +500,7 @@ TEST_CASE("cancel_all aborts actions and keeps the session; abandoning connect c
 TEST_CASE("an action's own timeout, the default, and none") {
   harness h;
   h.cfg.action_timeout = 5s;
+  h.cfg.keepalive_interval = 0ms;  // only the actions' deadlines
   h.login();
   record a, b, c;
   h.submit(a, ami::action("Ping"), 1s);

@@ -8,6 +8,7 @@
 #include "ami/detail/router.hpp"
 #include "ami/originate.hpp"
 #include "ami/response.hpp"
+#include "ami/send_options.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/append.hpp>
@@ -39,8 +40,9 @@ const boost::asio::any_io_executor& core_executor(const client_core& c) noexcept
 std::uint64_t core_reserve(client_core& c) noexcept;
 void core_connect(const std::shared_ptr<client_core>& c, config cfg, std::uint64_t n,
                   operation_ptr op);
+void core_run(const std::shared_ptr<client_core>& c, config cfg, std::uint64_t n, operation_ptr op);
 void core_send(const std::shared_ptr<client_core>& c, action a, answer_kind answer,
-               std::optional<std::chrono::milliseconds> timeout, std::uint64_t n, operation_ptr op);
+               const send_options& opts, std::uint64_t n, operation_ptr op);
 void core_logoff(const std::shared_ptr<client_core>& c, std::uint64_t n, operation_ptr op);
 // Completes `op` with `ec` (through the handler's executor, never inline).
 void core_fail(const std::shared_ptr<client_core>& c, operation_ptr op,
@@ -138,14 +140,22 @@ struct initiate_connect {
   }
 };
 
+struct initiate_run {
+  std::shared_ptr<client_core> core;
+  template <class Handler>
+  void operator()(Handler&& h, config cfg) const {
+    const auto n = core_reserve(*core);
+    core_run(core, std::move(cfg), n, make_op<result_none>(std::forward<Handler>(h), core, n));
+  }
+};
+
 // `invalid` is set when a typed action could not be turned into a generic one: the
 // operation then completes with it and nothing is sent.
 template <class Result>
 struct initiate_send {
   std::shared_ptr<client_core> core;
   template <class Handler>
-  void operator()(Handler&& h, action a, answer_kind answer,
-                  std::optional<std::chrono::milliseconds> timeout,
+  void operator()(Handler&& h, action a, answer_kind answer, const send_options& opts,
                   std::optional<error> invalid) const {
     const auto n = core_reserve(*core);
     auto op = make_op<Result>(std::forward<Handler>(h), core, n);
@@ -153,7 +163,7 @@ struct initiate_send {
       core_fail(core, std::move(op), *invalid);
       return;
     }
-    core_send(core, std::move(a), answer, timeout, n, std::move(op));
+    core_send(core, std::move(a), answer, opts, n, std::move(op));
   }
 };
 

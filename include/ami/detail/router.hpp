@@ -32,8 +32,24 @@ enum class answer_kind : std::uint8_t {
   originate,  // Originate with Async: the Response, then the OriginateResponse event
 };
 
-// Actions the session itself sends; their results go back to the session.
-enum class internal_tag : std::uint8_t { none, challenge, login, logoff };
+// Actions whose results go back to the session: those it sends itself (challenge, login,
+// logoff, keepalive, restore) and user actions it watches to restore them after a
+// reconnect (filter, events; these have an operation too).
+enum class internal_tag : std::uint8_t {
+  none,
+  challenge,
+  login,
+  logoff,
+  keepalive,  // the keepalive Ping
+  restore,    // a Filter re-sent after a reconnect
+  filter,     // a user's Filter
+  events,     // a user's Events
+};
+
+// Sent by the session itself, without an operation.
+constexpr bool is_internal(internal_tag t) noexcept {
+  return t != internal_tag::none && t != internal_tag::filter && t != internal_tag::events;
+}
 
 // What became of an inbound message.
 enum class routed : std::uint8_t {
@@ -48,6 +64,7 @@ enum class routed : std::uint8_t {
 struct routed_result {
   finished_op result;
   internal_tag tag = internal_tag::none;
+  std::uint64_t n = 0;  // the action's counter
 };
 
 struct new_action {
@@ -58,6 +75,15 @@ struct new_action {
   internal_tag tag = internal_tag::none;
   std::optional<clock::time_point> deadline;
   operation_ptr op;
+  // The serialized action, kept for actions to write again on a new connection (retry);
+  // empty otherwise.
+  std::string resend;
+};
+
+// An action put back in the queue for a new connection, and its bytes.
+struct resent_action {
+  std::uint64_t n = 0;
+  std::string bytes;
 };
 
 class router {
@@ -93,6 +119,12 @@ class router {
   void abandon_all(const boost::system::error_code& ec, std::vector<routed_result>& done);
   // Completes everything with `ec` and forgets all state (the connection is gone).
   void fail_all(const boost::system::error_code& ec, std::vector<routed_result>& done);
+  // The connection is gone and a new one will follow. Written actions that carry resend
+  // bytes go back to queued with a fresh answer (same counter, ActionID and deadline) and
+  // are appended to `resent` in counter order; other written actions, internal ones
+  // included, complete with `ec`; tombstones are forgotten; queued actions stay queued.
+  void requeue(const boost::system::error_code& ec, std::vector<routed_result>& done,
+               std::vector<resent_action>& resent);
 
   // Times out every action whose deadline is <= now (error::action_timeout).
   void expire(clock::time_point now, std::vector<routed_result>& done);
@@ -135,6 +167,7 @@ class router {
     bool counted = false;    // included in in_flight_
     std::optional<clock::time_point> deadline;
     operation_ptr op;
+    std::string resend;
     response resp;
     std::optional<list_collector> list;
     std::vector<std::string> text;  // raw text lines collected so far

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ami/connection_state.hpp"
+#include "ami/detail/event_slots.hpp"
 #include "ami/message.hpp"
 
 #include <boost/signals2/signal.hpp>
@@ -38,9 +39,11 @@ struct guarded_combiner {
   }
 };
 
-using event_signal = boost::signals2::signal<void(const event&), guarded_combiner>;
+// Events: signals2 semantics, a much cheaper emission (see event_slots.hpp).
+using event_signal = event_slots;
 using state_signal =
     boost::signals2::signal<void(connection_state, const boost::system::error_code&),
                             guarded_combiner>;
+using transition_signal = boost::signals2::signal<void(const state_transition&), guarded_combiner>;
 
 }  // namespace ami::detail

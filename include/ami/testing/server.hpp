@@ -98,6 +98,20 @@ class session {
   ~session() = default;
 };
 
+// A connection that has ended, as server::finished_sessions() reports it.
+struct session_record {
+  std::uint64_t id = 0;  // session::id()
+  // Events queued to the session: the event stream (the PBX's events, push_event, security
+  // events) and the login's FullyBooted. Events that answer an action (list items) are not
+  // counted.
+  std::uint64_t events = 0;
+  bool logged_in = false;
+  // Every byte queued to the session was written to its socket before it closed.
+  bool flushed = false;
+  // The client closed the connection (or it failed) before the server began to end it.
+  bool by_client = false;
+};
+
 // Scripts the answer to an action; return true when handled, false to let the built-in
 // behaviour run. Runs on the server thread: do not block in it.
 using action_handler = std::function<bool(session&, const ami::message& action)>;
@@ -150,6 +164,14 @@ class server {
   // Connections accepted since start, and successful logins since start.
   std::size_t connection_count() const;
   std::size_t login_count() const;
+  // Keeps a session_record of each session that ends from now on (whoever closed it);
+  // off by default, so that a long-running server does not grow with every connection.
+  void record_sessions(bool on);
+  // The records kept, in the order the sessions ended, until clear_finished_sessions().
+  std::vector<session_record> finished_sessions() const;
+  void clear_finished_sessions();
+  // Waits until finished_sessions() holds at least n records.
+  bool wait_for_finished_sessions(std::size_t n, std::chrono::milliseconds timeout) const;
   // Waits (no polling) until exactly n sessions are connected.
   bool wait_for_sessions(std::size_t n, std::chrono::milliseconds timeout) const;
   // Waits until at least n successful logins happened since start.
@@ -161,6 +183,10 @@ class server {
                         std::chrono::milliseconds timeout) const;
   // Server-side close of every connection: the clients see EOF.
   void close_sessions();
+  // Shuts the sending side of every connection (TCP FIN) and keeps reading: the clients see
+  // EOF while the server still accepts their bytes; each connection ends once its client
+  // closes. TLS connections are closed outright.
+  void half_close_sessions();
 
   // Fault knobs; they apply to new and existing sessions.
   // Close each session after writing n more bytes (counted from this call for existing
@@ -168,6 +194,11 @@ class server {
   void close_after_bytes(std::size_t n);
   // Stops writing anything (answers and events queue up); stall(false) resumes.
   void stall(bool on);
+  // Ends each session once n events (counted as session_record::events, since accept) were
+  // queued to it: it takes no further event, writes everything queued, sends FIN and keeps
+  // reading until the client closes (at most 10 s), so the client reads every byte before
+  // EOF. Sessions already past n end at once the same way. 0 = off.
+  void close_after_events(std::uint64_t n);
   // Delays the handling of each action by d (later actions wait in order).
   void delay_responses(std::chrono::milliseconds d);
   // Sessions accepted from now on receive these bytes (e.g. a capture file) instead of the

@@ -1,0 +1,84 @@
+// The client's event signal: the connection semantics of a Boost.Signals2 signal, emitted
+// at a fraction of its cost. Every event of a busy connection goes through it, and a signals2
+// emission (a signal mutex, a shared state copy, a lock per slot, a garbage-collecting lock)
+// costs about as much as parsing the event.
+//
+// What stays as with signals2: connect() from any thread returns a boost::signals2::connection;
+// disconnect(), scoped_connection and shared_connection_block work from any thread; slots run
+// in connection order; a slot connected during an emission runs from the next one on; a slot
+// disconnected during an emission (by itself or another slot) is not called afterwards; an
+// exception thrown by a slot goes to the sink and the other slots still run. A slot that
+// tracks objects (slot_type::track) keeps a signals2 signal of its own, with every rule of
+// signals2 (its position among the others is kept).
+//
+// How: each plain slot's connection comes from an internal signal that is never emitted;
+// it owns a small guard whose destruction (signals2 releases a slot when it is disconnected)
+// marks the slot dead. Emission walks an immutable snapshot of the slots (replaced, copy on
+// write, when one is connected) and checks per slot one atomic flag and the block state.
+#pragma once
+
+#include "ami/message.hpp"
+
+#include <boost/function.hpp>
+#include <boost/signals2/connection.hpp>
+#include <boost/signals2/signal.hpp>
+#include <boost/signals2/slot.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace ami::detail {
+
+class slot_exception_sink;
+struct guarded_combiner;
+
+class event_slots {
+ public:
+  using slot_type = boost::signals2::slot<void(const event&), boost::function<void(const event&)>>;
+
+  explicit event_slots(const guarded_combiner& combiner);
+  event_slots(const event_slots&) = delete;
+  event_slots& operator=(const event_slots&) = delete;
+  ~event_slots();
+
+  // Any thread.
+  boost::signals2::connection connect(const slot_type& slot);
+  void disconnect_all_slots();
+  // True when no slot is connected (blocked ones count as connected).
+  bool empty() const;
+
+  // Calls every connected, unblocked slot. One thread at a time (the client's strand); a slot
+  // may emit again (nested).
+  void operator()(const event& e);
+
+ private:
+  struct entry;
+  struct liveness;
+  using entry_list = std::vector<std::shared_ptr<entry>>;
+
+  static bool dead(const entry& e);
+  // With mutex_ held; returns the previous list, to be let go of after unlocking.
+  std::shared_ptr<const entry_list> publish(std::shared_ptr<const entry_list> next);
+  void refresh();
+  void prune();
+
+  slot_exception_sink* sink_ = nullptr;
+  boost::signals2::signal<void()> owner_;  // holds the plain slots' connections; never emitted
+
+  mutable std::mutex mutex_;  // guards published_
+  std::shared_ptr<const entry_list> published_;
+  std::atomic<std::uint64_t> version_{0};
+
+  // Emitting side.
+  std::shared_ptr<const entry_list> current_;
+  std::uint64_t seen_ = 0;
+  unsigned depth_ = 0;     // nested emissions in progress
+  bool saw_dead_ = false;  // a dead slot was skipped: drop it from the snapshot
+};
+
+}  // namespace ami::detail
