@@ -18,6 +18,30 @@
 //   - the output is well-formed actions with unique ActionIDs, written only after the
 //     banner, and holds the secret only inside a plain Login, marked sensitive;
 //   - the routing table stays within what was submitted and the configured limits.
+//
+// When bit 7 of the first byte is set, two more configuration bytes pick async_run's policy
+// (reconnect_initial, reconnect_max, reconnect_multiplier, login_failure, keepalive_interval,
+// a clamped jitter; the jitter's seed is fixed), and opcodes 16..31 are added: run, submit
+// with send_options (retry, wait_for_session) and restorable Filter and Events, the outcome
+// of a requested connect (up, refused, timed out, unusable), a server that logs in or answers
+// every action of the connection, an answer to a recent action, abandoning the run,
+// drop_session, time by keepalive intervals or to just before the next deadline. Reads
+// report bytes_received as the client does. More invariants:
+//   - a run completes exactly once: {} only after a logoff, operation_aborted only after a
+//     close, cancel_all or abandon of it, another error only when reconnecting is off, the
+//     login failure policy stops, or the transport is unusable; run_active() until then;
+//   - a retry-marked action never completes with connection_lost while the run goes on;
+//   - on each connection nothing but the session's Challenge and Login is written before the
+//     login succeeded; the Login carries the last successful Events' EventMask; the Filters
+//     restored are the successful ones, in order, before any user action;
+//   - backing_off: delay <= max_delay <= max(reconnect_max, reconnect_initial), max_delay
+//     never shrinks within a streak, attempt counts the streak, the next attempt starts at
+//     the delay's end, not before, and always with a connect request;
+//   - an attempt never outlives its connect or login timeout; a logged-in session sends its
+//     keepalive Ping after one idle interval, at most one per idle period, and is dropped
+//     after two;
+//   - queued actions stay within max_queued plus the retry-marked ones put back and the
+//     Filters being restored.
 #include "ami/action.hpp"
 #include "ami/config.hpp"
 #include "ami/connection_state.hpp"
@@ -28,17 +52,22 @@
 #include "ami/message.hpp"
 #include "ami/proto/parser.hpp"
 #include "ami/response.hpp"
+#include "ami/send_options.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/system/errc.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -68,14 +97,18 @@ void check(bool ok, const char* what) {
 bool known(connection_state s) {
   return s == connection_state::disconnected || s == connection_state::connecting ||
          s == connection_state::connected || s == connection_state::logging_in ||
-         s == connection_state::logged_in || s == connection_state::closing;
+         s == connection_state::logged_in || s == connection_state::closing ||
+         s == connection_state::backing_off;
 }
 
-// The transitions of the diagram in session.hpp. States added later are not judged.
+// The transitions of the diagrams in session.hpp. States added later are not judged.
 bool legal(connection_state from, connection_state to) {
   if (!known(from) || !known(to)) return true;
   if (to == connection_state::disconnected) return from != connection_state::disconnected;
-  if (to == connection_state::connecting) return from == connection_state::disconnected;
+  if (to == connection_state::backing_off) return from == connection_state::disconnected;
+  if (to == connection_state::connecting) {
+    return from == connection_state::disconnected || from == connection_state::backing_off;
+  }
   if (to == connection_state::connected) return from == connection_state::connecting;
   if (to == connection_state::logging_in) return from == connection_state::connected;
   if (to == connection_state::logged_in) return from == connection_state::logging_in;
@@ -97,13 +130,16 @@ bool own_form(std::string_view id) {
          digits.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
-enum class op_kind : std::uint8_t { connect, action, logoff };
+enum class op_kind : std::uint8_t { connect, action, logoff, run };
 
 struct op_record {
   std::uint64_t n = 0;
   op_kind kind = op_kind::action;
   int completions = 0;
   std::optional<clock::time_point> deadline;  // known for explicit timeouts only
+  bool retry = false;
+  boost::system::error_code ec;    // of the completion
+  std::optional<ami::action> kept;  // a Filter or Events: restored once it succeeded
 };
 
 // Every operation handed to the session, and an index of the pending ones (the checks run
@@ -113,6 +149,7 @@ struct tracker {
   std::size_t pending = 0;
   std::set<std::pair<clock::time_point, std::size_t>> deadlines;  // of pending operations
   std::set<std::size_t> logoffs;                                  // pending logoffs
+  std::vector<std::size_t> just_done;  // completed since the harness last looked
 };
 
 class tracked_op final : public ami::detail::operation {
@@ -129,6 +166,8 @@ class tracked_op final : public ami::detail::operation {
     check(rec.completions == 0, "an operation completed twice");
     ++rec.completions;
     --t_.pending;
+    rec.ec = ec;
+    t_.just_done.push_back(index_);
     if (rec.deadline) t_.deadlines.erase({*rec.deadline, index_});
     if (rec.kind == op_kind::logoff) t_.logoffs.erase(index_);
     if (!ec) check(r.ok() || r.empty(), "success with an Error response");
@@ -148,7 +187,21 @@ class tracked_op final : public ami::detail::operation {
 struct written_action {
   std::string name;
   std::string id;
+  std::size_t conn = 0;  // the connection it was written on
+  bool own = false;      // the session's own (Challenge, Login, keepalive Ping, restore)
 };
+
+// What the harness knows of the current connection (transport) and its writes.
+struct connection_track {
+  bool logged_in = false;           // the login succeeded on it
+  bool user_written = false;        // a user action was written on it
+  std::vector<ami::action> expect;  // the Filters to restore, from the login on
+  std::size_t restored = 0;         // of them written so far
+  std::size_t pings = 0;            // keepalive Pings written on it
+};
+
+const boost::system::error_code unusable = boost::system::errc::make_error_code(
+    boost::system::errc::no_such_file_or_directory);
 
 class harness {
  public:
@@ -158,6 +211,7 @@ class harness {
     configure();
     while (pos_ < size_) step();
     // The end of the program: a local close must leave nothing behind.
+    run_abort_ = true;
     s_.close(boost::asio::error::operation_aborted);
     settle();
     after_final_close();
@@ -202,10 +256,34 @@ class harness {
     cfg_.login_timeout = no_phase_timeouts ? 0ms : 2000ms;
     cfg_.action_timeout = std::chrono::milliseconds((timing & 15U) * 250U);
     cfg_.action_id_prefix = std::string(the_prefix);
+    s_.seed(0x5eed);  // reproducible backoff delays
+    extended_ = (flags & 128U) != 0;
+    if (!extended_) return;
+    using ms = std::chrono::milliseconds;
+    const auto r0 = byte();
+    const auto r1 = byte();
+    static constexpr ms::rep initial[] = {0, 1, 10, 50, 100, 250, 1000, 5000};
+    static constexpr ms::rep max[] = {0, 5, 100, 400, 1000, 30000, 60000, 200};
+    static constexpr double factors[] = {0.5, 1.0, 1.5, 2.0, 3.0,
+                                         std::numeric_limits<double>::quiet_NaN(),
+                                         std::numeric_limits<double>::infinity(), 1e9};
+    static constexpr ms::rep keepalive[] = {0, 0, 50, 200, 1000, 5000, 30000, 7};
+    cfg_.reconnect_initial = ms(initial[r0 & 7U]);
+    cfg_.reconnect_max = ms(max[(r0 >> 3U) & 7U]);
+    cfg_.reconnect_multiplier = factors[r1 & 7U];
+    cfg_.login_failure =
+        (r1 & 8U) != 0 ? ami::login_failure_policy::retry : ami::login_failure_policy::stop;
+    cfg_.keepalive_interval = ms(keepalive[(r1 >> 4U) & 7U]);
+    // A jitter outside [0, max_delay] is clamped by the session.
+    if ((r1 & 128U) != 0) {
+      s_.set_jitter([](ms cap) { return cap + ms(5); });
+    } else if ((r0 & 64U) != 0) {
+      s_.set_jitter([](ms) { return ms(-5); });
+    }
   }
 
   void step() {
-    const auto code = byte() % 16U;
+    const auto code = byte() % (extended_ ? 32U : 16U);
     if (trace_) {
       std::fprintf(stderr, "[%zu] op %u in %s, %zu pending\n", pos_ - 1, code,
                    ami::to_string(s_.state()), pending());
@@ -226,7 +304,23 @@ class harness {
       case 10: advance(); break;
       case 11: jump_to_deadline(); break;
       case 12: transport_closed(); break;
-      default: local_close(); break;
+      case 13: local_close(); break;
+      case 16:
+      case 31: start_run(); break;
+      case 17:
+      case 26:
+      case 27: submit(true); break;
+      case 18:
+      case 30: connect_outcome(); break;
+      case 19:
+      case 28: log_in(); break;
+      case 20:
+      case 29: answer_all(); break;
+      case 21: respond(true); break;
+      case 22: abandon_run(); break;
+      case 23: drop_session(); break;
+      case 24: advance_keepalive(); break;
+      default: near_deadline(); break;
     }
   }
 
@@ -236,7 +330,12 @@ class harness {
                                     std::optional<clock::time_point> deadline = {}) {
     mine_.insert(n);
     const auto index = records_.size();
-    records_.push_back({n, kind, 0, deadline});
+    index_of_[n] = index;
+    op_record rec;
+    rec.n = n;
+    rec.kind = kind;
+    rec.deadline = deadline;
+    records_.push_back(std::move(rec));
     ++ops_.pending;
     if (deadline) ops_.deadlines.insert({*deadline, index});
     if (kind == op_kind::logoff) ops_.logoffs.insert(index);
@@ -248,19 +347,14 @@ class harness {
     ++starts_;
     const bool idle = s_.state() == connection_state::disconnected;
     const auto index = records_.size();
+    connect_ns_.insert(n);  // numbers the login's first action
+    if (idle) begin_new();
     s_.start(cfg_, n, new_op(n, op_kind::connect), now_);
     if (idle && s_.state() == connection_state::connecting) {
-      // A new transport and a new parser, as client_core::connect makes them.
-      ami::proto::parser_options po;
-      po.limits = cfg_.parser_limits;
-      po.expect_banner = true;
-      parser_.emplace(po);
-      open_ = true;
-      up_ = false;
       connect_index_ = index;
       phase_deadline_ = after(cfg_.connect_timeout);
     }
-    settle();
+    settle();  // opens the transport the session asks for
     if (!idle) check(records_[index].completions == 1, "start() while busy did not fail at once");
   }
 
@@ -269,8 +363,138 @@ class harness {
     const bool connecting = s_.state() == connection_state::connecting;
     s_.transport_connected(now_);
     up_ = true;
-    if (connecting) phase_deadline_ = after(cfg_.login_timeout);
+    if (connecting) {
+      phase_deadline_ = after(cfg_.login_timeout);
+      attempt_deadline_ = after(cfg_.login_timeout);
+      read_at(now_);
+    }
     settle();
+  }
+
+  // A run (or a connect) starts afresh: no Filters or event mask of an earlier one.
+  void begin_new() {
+    filters_ok_.clear();
+    mask_.reset();
+    streak_ = 0;
+    last_max_ = std::chrono::milliseconds(0);
+  }
+
+  void start_run() {
+    const auto n = s_.reserve_id();
+    ++starts_;
+    const bool idle = s_.state() == connection_state::disconnected && !s_.run_active();
+    const auto index = records_.size();
+    if (idle) {
+      begin_new();
+      run_index_ = index;
+      run_logoff_ = false;
+      run_abort_ = false;
+    }
+    s_.run(cfg_, n, new_op(n, op_kind::run), now_);
+    settle();
+    if (!idle) {
+      const auto& rec = records_[index];
+      check(rec.completions == 1, "run() while busy did not fail at once");
+      check(rec.ec == boost::asio::error::in_progress ||
+                rec.ec == boost::asio::error::already_connected,
+            "run() while busy failed with another error");
+    }
+  }
+
+  // How the transport the session asked for turns out.
+  void connect_outcome() {
+    if (!open_ || up_) return;
+    switch (byte() % 5U) {
+      case 0:
+      case 1: connected(); return;
+      case 2:
+      case 3:
+        drop_transport();
+        s_.transport_closed((pos_ & 1U) != 0 ? boost::asio::error::connection_refused
+                                             : boost::asio::error::timed_out,
+                            now_);
+        settle();
+        return;
+      default:
+        drop_transport();
+        s_.transport_unusable(unusable);
+        settle();
+        return;
+    }
+  }
+
+  // A server that accepts (or, now and then, refuses) the login of the current connection.
+  void log_in() {
+    const auto verdict = byte();
+    for (int i = 0; i < 3; ++i) {
+      const auto st = s_.state();
+      if (st == connection_state::connected) {
+        deliver("Asterisk Call Manager/13.0.0\r\n", 255);
+        continue;
+      }
+      if (st != connection_state::logging_in) return;
+      const written_action* last = nullptr;
+      for (auto it = written_.rbegin(); it != written_.rend() && it->conn == conn_id_; ++it) {
+        if (it->own && (ami::iequals(it->name, "Login") || ami::iequals(it->name, "Challenge"))) {
+          last = &*it;
+          break;
+        }
+      }
+      if (last == nullptr) return;
+      std::string out = "Response: Success\r\nActionID: " + last->id + "\r\n";
+      if (ami::iequals(last->name, "Challenge")) {
+        out += "Challenge: 840123571\r\n\r\n";
+      } else if ((verdict & 7U) == 0) {
+        out = "Response: Error\r\nActionID: " + last->id +
+              "\r\nMessage: Authentication failed\r\n\r\n";
+      } else {
+        out += "Message: Authentication accepted\r\n\r\n";
+      }
+      deliver(out, verdict);
+    }
+  }
+
+  // A server that answers Success to every action written on the current connection.
+  void answer_all() {
+    std::string out;
+    std::size_t count = 0;
+    for (auto it = written_.rbegin(); it != written_.rend() && it->conn == conn_id_; ++it) {
+      if (ami::iequals(it->name, "Logoff") || ami::iequals(it->name, "Login") ||
+          ami::iequals(it->name, "Challenge")) {
+        continue;
+      }
+      out.insert(0, "Response: Success\r\nActionID: " + it->id + "\r\n\r\n");
+      if (++count == 32) break;
+    }
+    if (!out.empty()) deliver(out, byte());
+  }
+
+  void abandon_run() {
+    if (run_index_ >= records_.size() || records_[run_index_].completions != 0) return;
+    run_abort_ = true;
+    const auto index = run_index_;
+    s_.abandon(records_[index].n, boost::asio::error::operation_aborted);
+    settle();
+    check(records_[index].completions == 1, "abandon() of the run left it pending");
+  }
+
+  void drop_session() {
+    s_.drop_session(ami::error::slow_consumer);
+    settle();
+  }
+
+  void advance_keepalive() {
+    const auto quarters = byte() % 9U;
+    const auto unit = cfg_.keepalive_interval.count() > 0 ? cfg_.keepalive_interval
+                                                          : std::chrono::milliseconds(100);
+    now_ += unit * quarters / 4;
+    expire();
+  }
+
+  // Just before the next deadline: nothing due later may fire yet.
+  void near_deadline() {
+    if (const auto d = s_.next_deadline()) now_ = std::max(now_, *d - std::chrono::milliseconds(1));
+    expire();
   }
 
   void banner() {
@@ -292,12 +516,14 @@ class harness {
     while (pos_ < size_) deliver(take(chunk), 255);
   }
 
-  void submit() {
+  // extended: a third byte of send_options, and Filter and Events among the actions.
+  void submit(bool extended = false) {
     const auto kind = byte();
     const auto flags = byte();
+    const auto options = extended ? byte() : std::uint8_t{0};
     ami::action a;
     answer_kind answer = answer_kind::response;
-    switch (kind % 10U) {
+    switch (kind % (extended ? 13U : 10U)) {
       case 0: a = ami::action("Ping"); break;
       case 1: a = ami::action("CoreShowChannels"); break;
       case 2: a = ami::action("QueueStatus"); break;
@@ -320,6 +546,21 @@ class harness {
         break;
       case 7: a = ami::action("IAXpeers"); break;
       case 8: a = ami::action("Status"); break;
+      case 10: {
+        static constexpr const char* filters[] = {"Event: Newchannel", "!Event: VarSet",
+                                                  "Channel: PJSIP/.*", "Event: Hangup"};
+        a = ami::action("Filter");
+        a.set("Operation", "Add");
+        a.set("Filter", filters[(options >> 4U) & 3U]);
+        break;
+      }
+      case 11: {
+        static constexpr const char* masks[] = {"on", "off", "call,system", "agent"};
+        a = ami::action("Events");
+        a.set("EventMask", masks[(options >> 4U) & 3U]);
+        break;
+      }
+      case 12: a = ami::action("Ping"); break;
       default: {
         auto name = short_text();
         a = ami::action(name.empty() ? std::string("UserEvent") : name);
@@ -343,14 +584,28 @@ class harness {
         break;
     }
     if ((flags & 64U) != 0 && answer == answer_kind::response) answer = answer_kind::raw_text;
+    ami::send_options opts;
+    opts.timeout = timeout;
+    opts.retry = (options & 1U) != 0;
+    opts.wait_for_session = (options & 2U) == 0;
     const auto n = s_.reserve_id();
     ++submits_;
     const auto index = records_.size();
     const auto before = s_.state();
-    s_.submit(n, a, answer, timeout, new_op(n, op_kind::action, deadline), now_);
+    auto op = new_op(n, op_kind::action, deadline);
+    records_[index].retry = opts.retry;
+    if (ami::iequals(a.name(), "Filter") || ami::iequals(a.name(), "Events")) {
+      records_[index].kept = a;
+      records_[index].kept->erase("ActionID");  // restored under a new one
+    }
+    if (opts.retry) ++retry_pending_;
+    s_.submit(n, a, answer, opts, std::move(op), now_);
     settle();
     if (before == connection_state::disconnected || before == connection_state::closing) {
       check(records_[index].completions == 1, "submit() while not connected did not fail");
+    }
+    if (before != connection_state::logged_in && !opts.wait_for_session) {
+      check(records_[index].completions == 1, "submit() without a session did not fail at once");
     }
   }
 
@@ -359,6 +614,7 @@ class harness {
     ++logoffs_;
     const auto index = records_.size();
     const bool logged_in = s_.state() == connection_state::logged_in;
+    if (s_.run_active()) run_logoff_ = true;
     s_.logoff(n, new_op(n, op_kind::logoff), now_);
     if (logged_in) logoff_deadline_ = after(cfg_.action_timeout);
     settle();
@@ -375,12 +631,14 @@ class harness {
     }
     const auto index = pick % records_.size();
     const bool pending = records_[index].completions == 0;
+    if (pending && index == run_index_) run_abort_ = true;
     s_.abandon(records_[index].n, boost::asio::error::operation_aborted);
     settle();
     if (pending) check(records_[index].completions == 1, "abandon() left its operation pending");
   }
 
   void cancel_all() {
+    run_abort_ = true;
     s_.cancel_all(boost::asio::error::operation_aborted);
     settle();
     check(pending() == 0, "cancel_all() left an operation pending");
@@ -398,6 +656,7 @@ class harness {
   }
 
   void expire() {
+    fresh_backoff_ = false;
     s_.expire(now_);
     settle();
     if (!ops_.deadlines.empty() && ops_.deadlines.begin()->first <= now_) {
@@ -412,6 +671,24 @@ class harness {
     if (logoff_deadline_ && *logoff_deadline_ <= now_ && !ops_.logoffs.empty()) {
       fail("a logoff outlived its timeout");
     }
+    const auto st = s_.state();
+    if (attempt_deadline_ && *attempt_deadline_ <= now_ &&
+        (st == connection_state::connecting || st == connection_state::connected ||
+         st == connection_state::logging_in)) {
+      fail("an attempt outlived its connect or login timeout");
+    }
+    // A backoff drawn during this call (a zero delay) ends at the client's next timer.
+    if (st == connection_state::backing_off && backoff_until_ <= now_ && !fresh_backoff_) {
+      fail("backing_off outlived its delay");
+    }
+    const auto ka = cfg_.keepalive_interval;
+    if (st == connection_state::logged_in && ka.count() > 0) {
+      const auto idle = now_ - last_read_;
+      check(idle < 2 * ka, "a silent session outlived two keepalive intervals");
+      if (idle >= ka && cfg_.max_in_flight == 0) {
+        check(conn_.pings > 0, "no keepalive Ping after an idle interval");
+      }
+    }
   }
 
   void transport_closed() {
@@ -419,6 +696,7 @@ class harness {
         boost::asio::error::eof, boost::asio::error::connection_refused,
         boost::asio::error::connection_reset, boost::system::error_code{}};
     const auto ec = reasons[byte() % 4U];
+    // The run leaves the transport alone while it backs off; the client reports nothing.
     drop_transport();
     s_.transport_closed(ec);
     settle();
@@ -426,6 +704,7 @@ class harness {
   }
 
   void local_close() {
+    run_abort_ = true;
     s_.close(boost::asio::error::operation_aborted);
     settle();
     after_close("close()");
@@ -441,6 +720,10 @@ class harness {
     const std::string_view parts[] = {bytes.substr(0, cut), bytes.substr(cut)};
     for (std::size_t i = 0; i < 2; ++i) {
       if (!parser_) return;
+      if (!parts[i].empty()) {  // one read: the keepalive's idle time starts again
+        s_.bytes_received(now_);
+        read_at(now_);
+      }
       if ((i == 0) == ((split & 128U) != 0)) {
         parser_->feed(parts[i]);
       } else {
@@ -469,9 +752,12 @@ class harness {
   }
 
   // An answer from the server to an action the session wrote.
-  void respond() {
+  // recent: one of the last few actions written.
+  void respond(bool recent = false) {
     if (written_.empty()) return;
-    const written_action w = written_[byte() % written_.size()];  // a copy: deliver() appends
+    const auto span = recent ? std::min<std::size_t>(8, written_.size()) : written_.size();
+    // A copy: deliver() appends.
+    const written_action w = written_[written_.size() - span + byte() % span];
     const auto form = byte();
     const auto count = std::size_t{byte()} % 6U;
     const std::string& id = w.id;
@@ -568,33 +854,52 @@ class harness {
       f.op->complete(f.ec, std::move(f.resp));
     }
     completing_.clear();
+    after_completions();
 
     const auto state = s_.state();
     if (s_.take_close_request()) {
       check(!known(state) || state == connection_state::disconnected ||
-                state == connection_state::connecting,
+                state == connection_state::connecting || state == connection_state::backing_off,
             "a close request while the session still uses its transport");
       drop_transport();
+    }
+
+    bool began = false;
+    for (const auto& c : s_.state_changes()) {
+      if (trace_) {
+        std::fprintf(stderr, "  -> %s %s delay %lld/%lld attempt %u\n", ami::to_string(c.state),
+                     c.ec.message().c_str(), static_cast<long long>(c.delay.count()),
+                     static_cast<long long>(c.max_delay.count()), c.attempt);
+      }
+      check(c.state != state_, "a state change to the same state");
+      check(legal(state_, c.state), "an illegal state transition");
+      on_change(c);
+      began = began || c.state == connection_state::connecting;
+      state_ = c.state;
+    }
+    s_.state_changes().clear();
+    check(state_ == state, "the last state change is not state()");
+    check(state != connection_state::backing_off || s_.run_active(), "backing off without a run");
+    check(s_.run_active() == (run_index_ < records_.size() && records_[run_index_].completions == 0),
+          "run_active() disagrees with the run's operation");
+
+    if (s_.take_connect_request()) {
+      check(state == connection_state::connecting, "a connect request outside connecting");
+      open_transport();
+    } else {
+      check(!began, "an attempt began without a connect request");
     }
 
     std::string out;
     const bool sensitive = s_.take_output(out);
     check_output(out, sensitive, state);
 
-    for (const auto& c : s_.state_changes()) {
-      if (trace_)
-        std::fprintf(stderr, "  -> %s %s\n", ami::to_string(c.state), c.ec.message().c_str());
-      check(c.state != state_, "a state change to the same state");
-      check(legal(state_, c.state), "an illegal state transition");
-      state_ = c.state;
-    }
-    s_.state_changes().clear();
-    check(state_ == state, "the last state change is not state()");
-
     const auto& r = s_.routes();
-    check(r.size() <= submits_ + 2 * starts_ + logoffs_ + internal_written_,
+    const auto restoring = conn_.expect.size() - conn_.restored;
+    check(r.size() <= submits_ + 2 * starts_ + logoffs_ + internal_written_ + restoring,
           "the routing table outgrew what was submitted");
-    check(r.queued() <= cfg_.max_queued, "more queued actions than max_queued");
+    check(r.queued() <= cfg_.max_queued + retry_pending_ + restoring,
+          "more queued actions than max_queued, retries and restores");
     check(r.in_flight() <= r.size() && r.queued() <= r.size() && r.open_lists() <= r.size(),
           "routing counters exceed the table");
     if (cfg_.max_in_flight != 0 && state == connection_state::logged_in) {
@@ -609,6 +914,107 @@ class harness {
       check(next && *next <= ops_.deadlines.begin()->first,
             "next_deadline() misses a pending deadline");
     }
+    if (state == connection_state::backing_off) {
+      const auto next = s_.next_deadline();
+      check(next && *next <= backoff_until_, "next_deadline() misses the end of the backoff");
+    }
+  }
+
+  // The operations completed by the last call, in order.
+  void after_completions() {
+    for (const auto index : ops_.just_done) {
+      const auto& rec = records_[index];
+      if (rec.retry) --retry_pending_;
+      if (rec.kind == op_kind::run && index == run_index_) run_ended(rec.ec);
+      if (rec.retry && rec.ec == ami::error::connection_lost) {
+        check(!s_.run_active(), "a retry-marked action lost while the run goes on");
+      }
+      if (!rec.ec && rec.kept) {  // the session restores it on the next connections
+        if (ami::iequals(rec.kept->name(), "Filter")) {
+          filters_ok_.push_back(*rec.kept);
+        } else if (const auto* mask = rec.kept->get("EventMask")) {
+          mask_ = *mask;
+        }
+      }
+    }
+    ops_.just_done.clear();
+  }
+
+  void run_ended(const boost::system::error_code& ec) {
+    if (trace_) std::fprintf(stderr, "  run ended: %s\n", ec.message().c_str());
+    if (!ec) {
+      check(run_logoff_, "the run succeeded without a logoff");
+    } else if (ec == boost::asio::error::operation_aborted) {
+      check(run_abort_, "the run aborted without a close, cancel or abandon");
+    } else {
+      const bool documented =
+          ec == ami::error::connection_lost || ec == ami::error::login_failed ||
+          ec == ami::error::connect_timeout || ec == ami::error::login_timeout ||
+          ec == ami::error::keepalive_timeout || ec == ami::error::unexpected_message ||
+          ec == ami::error::slow_consumer || ec == unusable || ec == boost::asio::error::eof ||
+          ec == boost::asio::error::connection_refused ||
+          ec == boost::asio::error::connection_reset || ec == boost::asio::error::timed_out;
+      check(documented, "the run ended with an undocumented error");
+      const bool final = cfg_.reconnect_initial.count() <= 0 || ec == unusable ||
+                         (ec == ami::error::login_failed &&
+                          cfg_.login_failure == ami::login_failure_policy::stop);
+      check(final, "the run ended with an error although it should reconnect");
+    }
+  }
+
+  void on_change(const ami::detail::state_change& c) {
+    using ms = std::chrono::milliseconds;
+    switch (c.state) {
+      case connection_state::backing_off: {
+        check(static_cast<bool>(c.ec), "backing_off without a reason");
+        check(c.delay >= ms(0) && c.delay <= c.max_delay, "a backoff delay outside [0, max]");
+        check(c.max_delay <= std::max(cfg_.reconnect_max, cfg_.reconnect_initial),
+              "a backoff bound above reconnect_max");
+        check(c.max_delay >= last_max_, "the backoff bound shrank within a streak");
+        ++streak_;
+        check(c.attempt == streak_, "backing_off does not count the attempts");
+        last_max_ = c.max_delay;
+        backoff_until_ = now_ + c.delay;
+        fresh_backoff_ = true;
+        attempt_deadline_.reset();
+        break;
+      }
+      case connection_state::connecting:
+        if (state_ == connection_state::backing_off) {
+          check(now_ >= backoff_until_, "an attempt began before the backoff ended");
+        }
+        check(c.attempt == streak_, "connecting does not carry its attempt");
+        break;
+      case connection_state::logged_in:
+        streak_ = 0;
+        last_max_ = ms(0);
+        attempt_deadline_.reset();
+        conn_.logged_in = true;
+        conn_.expect = filters_ok_;
+        read_at(now_);
+        break;
+      case connection_state::disconnected:
+      case connection_state::closing: attempt_deadline_.reset(); break;
+      default: break;
+    }
+  }
+
+  // A new transport and a new parser, as client_core::open_connection makes them.
+  void open_transport() {
+    ami::proto::parser_options po;
+    po.limits = cfg_.parser_limits;
+    po.expect_banner = true;
+    parser_.emplace(po);
+    open_ = true;
+    up_ = false;
+    ++conn_id_;
+    conn_ = connection_track{};
+    attempt_deadline_ = after(cfg_.connect_timeout);
+  }
+
+  void read_at(clock::time_point t) {
+    last_read_ = t;
+    pings_idle_ = 0;
   }
 
   void check_output(const std::string& out, bool sensitive, connection_state state) {
@@ -628,12 +1034,22 @@ class harness {
       const auto id = m.action_id();
       check(!id.empty(), "an action written without ActionID");
       const std::string ids(id);
+      bool own = false;  // written by the session on its own behalf
       if (own_form(ids)) {
-        check(own_ids_.insert(ids).second, "an ActionID written twice");
-        // The session's own numbers (an MD5 Login, a keepalive Ping) widen the bound below.
         const auto n = std::strtoull(ids.c_str() + the_prefix.size(), nullptr, 10);
+        const auto [at, first] = own_ids_.emplace(ids, conn_id_);
+        if (!first) {  // a retry-marked action, written again on a new connection
+          const auto rec = index_of_.find(n);
+          check(at->second != conn_id_ && rec != index_of_.end() &&
+                    records_[rec->second].retry && records_[rec->second].completions == 0,
+                "an ActionID written twice");
+          at->second = conn_id_;
+        }
+        // The session's own numbers (an MD5 Login, a keepalive Ping) widen the bound below.
         if (mine_.count(n) == 0) ++internal_written_;
+        own = mine_.count(n) == 0 || connect_ns_.count(n) != 0;  // start()'s n numbers a login
       }
+      check_order(m, own);
       // A user may send an action named Login too; the session's own carries the secret
       // or the key derived from it.
       const bool login = ami::iequals(m.head(), "Login");
@@ -646,7 +1062,8 @@ class harness {
             "the secret outside a plain Login while logging in");
         ++allowed;
       }
-      if (written_.size() < 4096) written_.push_back({std::string(m.head()), ids});
+      if (written_.size() >= 4096) written_.erase(written_.begin(), written_.begin() + 2048);
+      written_.push_back({std::string(m.head()), ids, conn_id_, own});
     }
     check(!p.finish(), "output ends inside a message");
     std::size_t found = 0;
@@ -655,6 +1072,37 @@ class harness {
       ++found;
     }
     check(found <= allowed, "the secret in the output");
+  }
+
+  // What a connection may write, and in which order.
+  void check_order(const ami::message& m, bool own) {
+    const auto head = m.head();
+    if (!conn_.logged_in) {
+      check(own && (ami::iequals(head, "Challenge") || ami::iequals(head, "Login")),
+            "an action written before the login succeeded");
+      if (ami::iequals(head, "Login")) {
+        check(m.get_or("Events") == (mask_ ? std::string_view(*mask_) : cfg_.events),
+              "the Login does not restore the last successful event mask");
+      }
+      return;
+    }
+    if (own && ami::iequals(head, "Filter")) {
+      check(!conn_.user_written, "a Filter restored after a user action");
+      check(conn_.restored < conn_.expect.size(), "a Filter restored that never succeeded");
+      const auto& f = conn_.expect[conn_.restored++];
+      check(m.size() == f.fields().size() + 2, "a restored Filter lost or gained fields");
+      for (const auto* key : {"Filter", "Operation"}) {
+        const auto* want = f.get(key);
+        check(m.get(key) == (want ? std::optional<std::string_view>(*want) : std::nullopt),
+              "a restored Filter differs from the one that succeeded");
+      }
+    } else if (own && ami::iequals(head, "Ping")) {
+      ++conn_.pings;
+      check(++pings_idle_ <= 1, "two keepalive Pings in one idle period");
+    } else if (!own && !ami::iequals(head, "Logoff")) {
+      check(conn_.restored == conn_.expect.size(), "a user action before the Filters restored");
+      conn_.user_written = true;
+    }
   }
 
   std::size_t pending() const { return ops_.pending; }
@@ -699,7 +1147,8 @@ class harness {
   clock::time_point now_ = clock::time_point{} + 1h;
   std::vector<ami::detail::finished_op> completing_;
   std::vector<written_action> written_;
-  std::set<std::string> own_ids_;
+  std::map<std::string, std::size_t> own_ids_;  // and the connection that wrote them last
+  std::map<std::uint64_t, std::size_t> index_of_;  // records by number
   std::set<std::uint64_t> mine_;  // the numbers the harness reserved
   std::size_t internal_written_ = 0;
   connection_state state_ = connection_state::disconnected;
@@ -718,6 +1167,25 @@ class harness {
   std::size_t starts_ = 0;
   std::size_t submits_ = 0;
   std::size_t logoffs_ = 0;
+
+  // The run mode (extended programs).
+  bool extended_ = false;
+  std::set<std::uint64_t> connect_ns_;  // start()'s numbers: the login's first ActionID
+  std::size_t run_index_ = static_cast<std::size_t>(-1);
+  bool run_logoff_ = false;  // a logoff was asked for during the run
+  bool run_abort_ = false;   // a close, cancel_all or abandon of the run was asked for
+  std::size_t retry_pending_ = 0;
+  std::vector<ami::action> filters_ok_;  // successful Filters since the run or connect began
+  std::optional<std::string> mask_;      // the last successful Events' EventMask
+  unsigned streak_ = 0;                  // backoffs since the run began or last logged in
+  std::chrono::milliseconds last_max_{0};
+  clock::time_point backoff_until_{};
+  bool fresh_backoff_ = false;
+  std::optional<clock::time_point> attempt_deadline_;  // connect or login timeout
+  std::size_t conn_id_ = 0;
+  connection_track conn_;
+  clock::time_point last_read_{};  // as the session counts it for the keepalive
+  std::size_t pings_idle_ = 0;     // keepalive Pings since then
 };
 
 }  // namespace

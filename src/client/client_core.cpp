@@ -11,7 +11,7 @@ namespace ami::detail {
 namespace {
 
 // Bytes offered to each read: large enough that a burst of events needs one system call.
-constexpr std::size_t read_size = 64 * 1024;
+constexpr std::size_t read_size = 256 * 1024;
 
 const boost::system::error_code aborted = boost::asio::error::operation_aborted;
 

@@ -2,42 +2,84 @@
 
 #include "ami/detail/signals.hpp"
 
+#include <boost/make_shared.hpp>
+#include <boost/signals2/signal.hpp>
+
 #include <exception>
+#include <thread>
 #include <utility>
 
 namespace ami::detail {
-
-using tracked_signal = boost::signals2::signal<void(const event&), guarded_combiner>;
-
-struct event_slots::entry {
-  // A plain slot: its function, called directly, and whether its connection still holds it.
-  boost::function<void(const event&)> fn;
-  std::atomic<bool> live{true};
-  // A slot that tracks objects: a signals2 signal with only that slot.
-  std::unique_ptr<tracked_signal> tracked;
-  boost::signals2::connection conn;
-};
-
-// Owned (through a shared_ptr in the slot function) by the internal signal's connection:
-// signals2 destroys the slot function when the connection is disconnected, by disconnect(),
-// a scoped_connection, disconnect_all_slots() or the signal's end.
-struct event_slots::liveness {
-  std::shared_ptr<entry> owner;
-  explicit liveness(std::shared_ptr<entry> e) : owner(std::move(e)) {}
-  liveness(const liveness&) = delete;
-  liveness& operator=(const liveness&) = delete;
-  ~liveness() { owner->live.store(false, std::memory_order_release); }
-};
-
 namespace {
 
-// The internal signal's slot: does nothing, keeps the guard.
-struct guard_slot {
-  std::shared_ptr<void> guard;
-  void operator()() const noexcept {}
+// Held for a few instructions at a time; contended only when another thread disconnects or
+// blocks the slot at the same moment.
+class spin_mutex {
+ public:
+  void lock() noexcept {
+    while (locked_.exchange(true, std::memory_order_acquire)) {
+      while (locked_.load(std::memory_order_relaxed)) std::this_thread::yield();
+    }
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
 };
 
+using tracked_signal = boost::signals2::signal<void(const event&), guarded_combiner>;
+using slot_function = boost::function<void(const event&)>;
+
 }  // namespace
+
+// One slot. A plain slot is its own connection body: connection::disconnect(), connected(),
+// blocked() and shared_connection_block act on it directly, under its lock. A slot that tracks
+// objects is a signals2 signal with only that slot instead.
+class event_slots::entry final : public boost::signals2::detail::connection_body_base {
+ public:
+  enum class state { run, blocked, gone };
+
+  explicit entry(slot_function f) : fn_(boost::make_shared<slot_function>(std::move(f))) {}
+  explicit entry(std::unique_ptr<tracked_signal> t) : tracked(std::move(t)) {}
+
+  bool connected() const override {
+    std::lock_guard<spin_mutex> lock(mutex_);
+    return nolock_nograb_connected();
+  }
+  void lock() override { mutex_.lock(); }
+  void unlock() override { mutex_.unlock(); }
+
+  // Emitting thread: whether the slot may run now. On `run` the function is held until
+  // end_call(), even if the slot is disconnected meanwhile.
+  state begin_call() {
+    std::lock_guard<spin_mutex> lock(mutex_);
+    if (!nolock_nograb_connected()) return state::gone;
+    if (blocked()) return state::blocked;
+    ++running_;
+    return state::run;
+  }
+  void call(const event& e) const { (*fn_)(e); }
+  void end_call() {
+    boost::shared_ptr<slot_function> done;  // destroyed after unlocking
+    std::lock_guard<spin_mutex> lock(mutex_);
+    if (--running_ == 0 && !nolock_nograb_connected()) done = std::move(fn_);
+  }
+
+  const std::unique_ptr<tracked_signal> tracked;
+
+ protected:
+  // Called on the first disconnect, under the lock; the caller destroys what it returns after
+  // unlocking. A running slot keeps its function until end_call().
+  boost::shared_ptr<void> release_slot() const override {
+    if (running_ != 0) return {};
+    return std::move(fn_);
+  }
+
+ private:
+  mutable spin_mutex mutex_;
+  mutable boost::shared_ptr<slot_function> fn_;
+  mutable unsigned running_ = 0;  // calls in progress (a slot may emit again)
+};
 
 event_slots::event_slots(const guarded_combiner& combiner)
     : sink_(combiner.sink), published_(std::make_shared<const entry_list>()) {}
@@ -46,7 +88,7 @@ event_slots::~event_slots() = default;
 
 bool event_slots::dead(const entry& e) {
   if (e.tracked) return e.tracked->empty();
-  return !e.live.load(std::memory_order_acquire);
+  return !e.connected();
 }
 
 std::shared_ptr<const event_slots::entry_list> event_slots::publish(
@@ -57,13 +99,14 @@ std::shared_ptr<const event_slots::entry_list> event_slots::publish(
 }
 
 boost::signals2::connection event_slots::connect(const slot_type& slot) {
-  auto e = std::make_shared<entry>();
+  boost::shared_ptr<entry> e;
+  boost::signals2::connection conn;
   if (!slot.tracked_objects().empty()) {
-    e->tracked = std::make_unique<tracked_signal>(guarded_combiner{sink_});
-    e->conn = e->tracked->connect(slot);
+    e = boost::make_shared<entry>(std::make_unique<tracked_signal>(guarded_combiner{sink_}));
+    conn = e->tracked->connect(slot);
   } else {
-    e->fn = slot.slot_function();
-    e->conn = owner_.connect(guard_slot{std::make_shared<liveness>(e)});
+    e = boost::make_shared<entry>(slot.slot_function());
+    conn = boost::signals2::connection(boost::weak_ptr<entry>(e));
   }
   std::shared_ptr<const entry_list> old;  // let go after unlocking (see prune)
   std::lock_guard<std::mutex> lock(mutex_);
@@ -72,9 +115,9 @@ boost::signals2::connection event_slots::connect(const slot_type& slot) {
   for (const auto& x : *published_) {
     if (!dead(*x)) next->push_back(x);
   }
-  next->push_back(e);
+  next->push_back(std::move(e));
   old = publish(std::move(next));
-  return e->conn;
+  return conn;
 }
 
 void event_slots::disconnect_all_slots() {
@@ -84,8 +127,13 @@ void event_slots::disconnect_all_slots() {
     all = publish(std::make_shared<const entry_list>());
   }
   // Outside the lock: releasing a slot runs its destructor, which may connect again.
-  for (const auto& e : *all) e->conn.disconnect();
-  owner_.disconnect_all_slots();
+  for (const auto& e : *all) {
+    if (e->tracked) {
+      e->tracked->disconnect_all_slots();
+    } else {
+      e->disconnect();
+    }
+  }
 }
 
 bool event_slots::empty() const {
@@ -106,10 +154,8 @@ void event_slots::refresh() {
 
 void event_slots::prune() {
   saw_dead_ = false;
-  // The lists let go of here may hold the last reference to a dead slot, whose function is
-  // then destroyed: after unlocking, since its destructor may connect again. (A dead slot's
-  // function goes either here, on the emitting thread, or with its connection, whichever lets
-  // go last: never while it runs.)
+  // The lists let go of here may hold the last reference to a slot (its function is already
+  // gone): after unlocking, as everything that may run a destructor.
   std::shared_ptr<const entry_list> old_published;
   std::shared_ptr<const entry_list> old_current;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -134,16 +180,17 @@ void event_slots::operator()(const event& ev) {
       (*e.tracked)(ev);  // its combiner reports exceptions to the sink
       continue;
     }
-    if (!e.live.load(std::memory_order_acquire)) {
-      saw_dead_ = true;
+    const auto st = e.begin_call();
+    if (st != entry::state::run) {
+      if (st == entry::state::gone) saw_dead_ = true;
       continue;
     }
-    if (e.conn.blocked()) continue;
     try {
-      e.fn(ev);
+      e.call(ev);
     } catch (...) {
       if (sink_ != nullptr) sink_->report(std::current_exception());
     }
+    e.end_call();
   }
   --depth_;
   if (depth_ == 0 && saw_dead_) prune();

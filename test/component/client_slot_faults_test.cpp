@@ -105,6 +105,11 @@ TEST_SUITE("client") {
 
   TEST_CASE("a slot that blocks longer than Asterisk's write timeout loses nothing") {
     client_fixture f;
+    std::vector<std::string> slow;
+    f.cfg.on_slow_slot = [&](std::string_view name, std::chrono::microseconds took) {
+      CHECK(took >= 100ms);
+      slow.emplace_back(name);
+    };
     f.connect_ok();
     std::mutex m;
     std::condition_variable never;
@@ -115,7 +120,7 @@ TEST_SUITE("client") {
         // Holds the reader for 150 ms (nobody notifies: this is a duration, not a wait
         // for anything); the server keeps writing meanwhile.
         std::unique_lock<std::mutex> lock(m);
-        never.wait_for(lock, 150ms);
+        never.wait_for(lock, 150ms, [] { return false; });
       }
     });
     push_burst(f, "Tick", 500);
@@ -123,5 +128,8 @@ TEST_SUITE("client") {
     for (int i = 0; i < 500; ++i) CHECK(seen[static_cast<std::size_t>(i)] == i);
     CHECK_FALSE(*f.send(ami::action("Ping")).ec);
     CHECK(f.c.stats().parse_errors == 0);
+    // Each blocking delivery was reported as slow, and only those.
+    CHECK(slow == std::vector<std::string>(5, "Tick"));
+    CHECK(f.c.stats().slow_slots == 5);
   }
 }

@@ -1101,3 +1101,38 @@ TEST_CASE("a moved parser keeps its state; options are kept") {
   CHECK(m.event_name() == "A");
   CHECK(m.get("K") == "v");
 }
+
+TEST_CASE("lines of every length up to three scan blocks, at every offset and every split") {
+  // The parser finds line ends and colons 64 bytes at a time: lines shorter and longer than a
+  // block, starting anywhere in one, a colon in a later block, the last bytes of a read.
+  std::string bytes;
+  std::vector<outcome> want;
+  std::vector<std::string> values;  // the expected views point into these
+  values.reserve(200);
+  for (std::size_t len = 0; len < 200; len += 7) {
+    values.push_back(std::string(len, 'v'));
+    const std::string pad(len % 64, 'p');
+    bytes += "Event: E" + std::to_string(len) + "\r\n" + pad + ": x\r\n";
+    bytes += std::string(len, 'k') + ":" + values.back() + "\r\nNoColon" + values.back() + "\r\n\r\n";
+  }
+  for (std::size_t len = 0, i = 0; len < 200; len += 7, ++i) {
+    const std::string pad(len % 64, 'p');
+    ami::message m;
+    m.set_kind(message_kind::event);
+    const std::string name = "E" + std::to_string(len);
+    const std::string key(len, 'k');
+    const std::string no_colon = "NoColon" + values[i];
+    m.add_field("Event", name);
+    m.add_field(pad, "x");
+    m.add_field(key, values[i]);
+    m.add_field(no_colon, "");
+    outcome o;
+    o.msg = m;  // owning
+    want.push_back(o);
+  }
+  expect(bytes, want);
+  for (const std::size_t chunk : {2U, 3U, 63U, 64U, 65U, 127U}) {
+    CAPTURE(chunk);
+    CHECK(ami::test::parses_to(bytes, {chunk}, want));
+  }
+}

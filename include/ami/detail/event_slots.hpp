@@ -6,22 +6,24 @@
 // What stays as with signals2: connect() from any thread returns a boost::signals2::connection;
 // disconnect(), scoped_connection and shared_connection_block work from any thread; slots run
 // in connection order; a slot connected during an emission runs from the next one on; a slot
-// disconnected during an emission (by itself or another slot) is not called afterwards; an
+// disconnected during an emission (by itself or another slot) is not called afterwards, and
+// its function is destroyed at once or, when it is running, as soon as it returns; an
 // exception thrown by a slot goes to the sink and the other slots still run. A slot that
 // tracks objects (slot_type::track) keeps a signals2 signal of its own, with every rule of
 // signals2 (its position among the others is kept).
 //
-// How: each plain slot's connection comes from an internal signal that is never emitted;
-// it owns a small guard whose destruction (signals2 releases a slot when it is disconnected)
-// marks the slot dead. Emission walks an immutable snapshot of the slots (replaced, copy on
-// write, when one is connected) and checks per slot one atomic flag and the block state.
+// How: each plain slot is its own connection body (the object a signals2 connection points
+// to), locked by a small spin lock that is only ever contended by a concurrent disconnect or
+// block. Emission walks an immutable snapshot of the slots (replaced, copy on write, when one
+// is connected) and per slot takes that lock twice: no signal-wide mutex, no shared state copy,
+// no garbage-collecting lock.
 #pragma once
 
 #include "ami/message.hpp"
 
 #include <boost/function.hpp>
+#include <boost/shared_ptr.hpp>
 #include <boost/signals2/connection.hpp>
-#include <boost/signals2/signal.hpp>
 #include <boost/signals2/slot.hpp>
 
 #include <atomic>
@@ -57,9 +59,8 @@ class event_slots {
   void operator()(const event& e);
 
  private:
-  struct entry;
-  struct liveness;
-  using entry_list = std::vector<std::shared_ptr<entry>>;
+  class entry;
+  using entry_list = std::vector<boost::shared_ptr<entry>>;
 
   static bool dead(const entry& e);
   // With mutex_ held; returns the previous list, to be let go of after unlocking.
@@ -68,7 +69,6 @@ class event_slots {
   void prune();
 
   slot_exception_sink* sink_ = nullptr;
-  boost::signals2::signal<void()> owner_;  // holds the plain slots' connections; never emitted
 
   mutable std::mutex mutex_;  // guards published_
   std::shared_ptr<const entry_list> published_;
