@@ -138,7 +138,7 @@ struct op_record {
   int completions = 0;
   std::optional<clock::time_point> deadline;  // known for explicit timeouts only
   bool retry = false;
-  boost::system::error_code ec;    // of the completion
+  boost::system::error_code ec;     // of the completion
   std::optional<ami::action> kept;  // a Filter or Events: restored once it succeeded
 };
 
@@ -200,8 +200,8 @@ struct connection_track {
   std::size_t pings = 0;            // keepalive Pings written on it
 };
 
-const boost::system::error_code unusable = boost::system::errc::make_error_code(
-    boost::system::errc::no_such_file_or_directory);
+const boost::system::error_code unusable =
+    boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory);
 
 class harness {
  public:
@@ -264,9 +264,9 @@ class harness {
     const auto r1 = byte();
     static constexpr ms::rep initial[] = {0, 1, 10, 50, 100, 250, 1000, 5000};
     static constexpr ms::rep max[] = {0, 5, 100, 400, 1000, 30000, 60000, 200};
-    static constexpr double factors[] = {0.5, 1.0, 1.5, 2.0, 3.0,
-                                         std::numeric_limits<double>::quiet_NaN(),
-                                         std::numeric_limits<double>::infinity(), 1e9};
+    constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    static constexpr double factors[] = {0.5, 1.0, 1.5, 2.0, 3.0, nan, inf, 1e9};
     static constexpr ms::rep keepalive[] = {0, 0, 50, 200, 1000, 5000, 30000, 7};
     cfg_.reconnect_initial = ms(initial[r0 & 7U]);
     cfg_.reconnect_max = ms(max[(r0 >> 3U) & 7U]);
@@ -880,8 +880,9 @@ class harness {
     s_.state_changes().clear();
     check(state_ == state, "the last state change is not state()");
     check(state != connection_state::backing_off || s_.run_active(), "backing off without a run");
-    check(s_.run_active() == (run_index_ < records_.size() && records_[run_index_].completions == 0),
-          "run_active() disagrees with the run's operation");
+    check(
+        s_.run_active() == (run_index_ < records_.size() && records_[run_index_].completions == 0),
+        "run_active() disagrees with the run's operation");
 
     if (s_.take_connect_request()) {
       check(state == connection_state::connecting, "a connect request outside connecting");
@@ -955,9 +956,9 @@ class harness {
           ec == boost::asio::error::connection_refused ||
           ec == boost::asio::error::connection_reset || ec == boost::asio::error::timed_out;
       check(documented, "the run ended with an undocumented error");
-      const bool final = cfg_.reconnect_initial.count() <= 0 || ec == unusable ||
-                         (ec == ami::error::login_failed &&
-                          cfg_.login_failure == ami::login_failure_policy::stop);
+      const bool final =
+          cfg_.reconnect_initial.count() <= 0 || ec == unusable ||
+          (ec == ami::error::login_failed && cfg_.login_failure == ami::login_failure_policy::stop);
       check(final, "the run ended with an error although it should reconnect");
     }
   }
@@ -1040,8 +1041,8 @@ class harness {
         const auto [at, first] = own_ids_.emplace(ids, conn_id_);
         if (!first) {  // a retry-marked action, written again on a new connection
           const auto rec = index_of_.find(n);
-          check(at->second != conn_id_ && rec != index_of_.end() &&
-                    records_[rec->second].retry && records_[rec->second].completions == 0,
+          check(at->second != conn_id_ && rec != index_of_.end() && records_[rec->second].retry &&
+                    records_[rec->second].completions == 0,
                 "an ActionID written twice");
           at->second = conn_id_;
         }
@@ -1147,9 +1148,9 @@ class harness {
   clock::time_point now_ = clock::time_point{} + 1h;
   std::vector<ami::detail::finished_op> completing_;
   std::vector<written_action> written_;
-  std::map<std::string, std::size_t> own_ids_;  // and the connection that wrote them last
+  std::map<std::string, std::size_t> own_ids_;     // and the connection that wrote them last
   std::map<std::uint64_t, std::size_t> index_of_;  // records by number
-  std::set<std::uint64_t> mine_;  // the numbers the harness reserved
+  std::set<std::uint64_t> mine_;                   // the numbers the harness reserved
   std::size_t internal_written_ = 0;
   connection_state state_ = connection_state::disconnected;
 
