@@ -203,14 +203,17 @@ void session::begin_attempt(std::uint64_t n, clock::time_point now) {
   set_state(connection_state::connecting);
 }
 
+bool session::refused_while_busy(operation_ptr& op) {
+  if (!run_op_ && state_ == connection_state::disconnected) return false;
+  complete_now(std::move(op), state_ == connection_state::logged_in && !run_op_
+                                  ? boost::asio::error::already_connected
+                                  : boost::asio::error::in_progress);
+  return true;
+}
+
 void session::start(const config& cfg, std::uint64_t n, operation_ptr op, clock::time_point now) {
   now_ = now;
-  if (run_op_ || state_ != connection_state::disconnected) {
-    complete_now(std::move(op), state_ == connection_state::logged_in && !run_op_
-                                    ? boost::asio::error::already_connected
-                                    : boost::asio::error::in_progress);
-    return;
-  }
+  if (refused_while_busy(op)) return;
   reset(cfg);
   connect_op_ = std::move(op);
   begin_attempt(n, now);
@@ -218,12 +221,7 @@ void session::start(const config& cfg, std::uint64_t n, operation_ptr op, clock:
 
 void session::run(const config& cfg, std::uint64_t n, operation_ptr op, clock::time_point now) {
   now_ = now;
-  if (run_op_ || state_ != connection_state::disconnected) {
-    complete_now(std::move(op), state_ == connection_state::logged_in && !run_op_
-                                    ? boost::asio::error::already_connected
-                                    : boost::asio::error::in_progress);
-    return;
-  }
+  if (refused_while_busy(op)) return;
   reset(cfg);
   run_op_ = std::move(op);
   run_n_ = n;

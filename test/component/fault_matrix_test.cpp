@@ -27,9 +27,19 @@ using ami::test::run_until;
 
 namespace {
 
-// The list action and Originate answer at once, so that a session's bytes are the same
-// every time: banner, login, then the three answers.
-void script(ami::testing::server& srv) {
+// A started server whose list action and Originate answer at once, so that a session's
+// bytes are the same every time (banner, login, then the three answers), and whose Hold is
+// never answered.
+struct scripted_server : ami::testing::server {
+  explicit scripted_server(ami::testing::server_options opts = {})
+      : ami::testing::server(std::move(opts)) {
+    start();
+    script(*this);
+  }
+  static void script(ami::testing::server& srv);
+};
+
+void scripted_server::script(ami::testing::server& srv) {
   srv.on_action("Rows", [](ami::testing::session& s, const ami::message& a) {
     s.respond(a, {{"Response", "Success"}, {"EventList", "start"}, {"Message", "will follow"}});
     for (int i = 0; i < 3; ++i) s.respond(a, {{"Event", "Row"}, {"N", std::to_string(i)}});
@@ -46,12 +56,12 @@ void script(ami::testing::server& srv) {
                   {"Uniqueid", "1700000000.1"}});
     return true;
   });
+  srv.on_action("Hold", [](ami::testing::session&, const ami::message&) { return true; });
 }
 
 // One supervised client and the three operations of the scenario.
 struct supervised {
-  explicit supervised(ami::testing::server& server) : srv(server) {
-    cfg = ami::config::from_url(srv.url());
+  explicit supervised(const ami::testing::server& srv) : cfg(ami::config::from_url(srv.url())) {
     cfg.connect_timeout = 5s;
     cfg.login_timeout = 5s;
     cfg.action_timeout = 5s;
@@ -110,7 +120,6 @@ struct supervised {
     CHECK(*run.ec == boost::asio::error::operation_aborted);
   }
 
-  ami::testing::server& srv;
   boost::asio::io_context io;
   ami::config cfg;
   ami::client c{io};
@@ -145,9 +154,7 @@ constexpr std::size_t max_offset = 4000;
 
 TEST_SUITE("fault matrix") {
   TEST_CASE("the server closes at every byte offset of login, action, list and originate") {
-    ami::testing::server srv;
-    srv.start();
-    script(srv);
+    scripted_server srv;
     std::size_t cases = 0, cut_no_loss = 0, cut_with_loss = 0, lost_ops = 0;
     std::size_t offset = 1;
     for (; offset <= max_offset; ++offset) {
@@ -187,9 +194,7 @@ TEST_SUITE("fault matrix") {
   }
 
   TEST_CASE("a stalled server: keepalive notices within two intervals, then a reconnect") {
-    ami::testing::server srv;
-    srv.start();
-    script(srv);
+    scripted_server srv;
     supervised s(srv);
     s.cfg.keepalive_interval = 100ms;
     s.on_loss = [&](const ami::state_transition& t) {
@@ -216,9 +221,7 @@ TEST_SUITE("fault matrix") {
   }
 
   TEST_CASE("garbage and oversized messages: dropped, counted, the session goes on") {
-    ami::testing::server srv;
-    srv.start();
-    script(srv);
+    scripted_server srv;
     supervised s(srv);
     s.cfg.parser_limits.max_message = 64 * 1024;
     s.start();
@@ -251,10 +254,7 @@ TEST_SUITE("fault matrix") {
   }
 
   TEST_CASE("a half-closed connection is a lost one: pending operations fail, then reconnect") {
-    ami::testing::server srv;
-    srv.start();
-    script(srv);
-    srv.on_action("Hold", [](ami::testing::session&, const ami::message&) { return true; });
+    scripted_server srv;
     supervised s(srv);
     s.start();
     REQUIRE(s.wait_logged_in());
@@ -270,11 +270,9 @@ TEST_SUITE("fault matrix") {
   }
 
   TEST_CASE("refused for a while (backoff grows), then back as another AMI version") {
-    std::optional<ami::testing::server> srv;
+    std::optional<scripted_server> srv;
     srv.emplace();
-    srv->start();
     const auto port = srv->port();
-    script(*srv);
     supervised s(*srv);
     s.cfg.reconnect_initial = 5ms;
     s.cfg.reconnect_max = 40ms;
@@ -304,8 +302,6 @@ TEST_SUITE("fault matrix") {
     opts.port = port;
     opts.ami_version = "2.10.4";
     srv.emplace(opts);
-    srv->start();
-    script(*srv);
     REQUIRE(s.wait_all());
     CHECK_FALSE(*s.ping.ec);
     CHECK_FALSE(*s.rows.ec);
@@ -316,10 +312,7 @@ TEST_SUITE("fault matrix") {
   }
 
   TEST_CASE("1,000 reconnect cycles with operations in flight: all complete, memory flat") {
-    ami::testing::server srv;
-    srv.start();
-    script(srv);
-    srv.on_action("Hold", [](ami::testing::session&, const ami::message&) { return true; });
+    scripted_server srv;
     supervised s(srv);
     s.start();
     const auto heap_in_use = [] {

@@ -198,6 +198,10 @@ class session {
 
   using field_refs = std::vector<std::pair<std::string_view, std::string_view>>;
 
+  // start() and run() while a run or a connection is active: `op` fails with
+  // already_connected (logged in by start()) or in_progress. True when it did.
+  bool refused_while_busy(operation_ptr& op);
+
   void set_state(connection_state s, const boost::system::error_code& ec = {},
                  std::chrono::milliseconds delay = {}, std::chrono::milliseconds max_delay = {});
   // config::action_timeout, plus the ring time for an Originate.
