@@ -9,7 +9,7 @@
 //
 // Prints "blaster port=P" once listening (P is the chosen port with --port 0). Serves C
 // connections (default 1; 0 = until killed), then exits.
-#include "event_ring.hpp"
+#include "blaster_events.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -32,7 +32,7 @@
 
 namespace {
 
-// Events are taken from a pre-built ring of distinct events (event_ring.hpp), copied into
+// Events are taken from a pre-built ring of distinct events (blaster_events.hpp), copied into
 // the output buffer a chunk at a time.
 constexpr std::size_t chunk_bytes = 256 * 1024;  // refill size, and the size of one write
 constexpr std::size_t refill_below = 64 * 1024;  // unsent bytes under which we refill

@@ -29,6 +29,9 @@
 // Prints key=value lines: rlimit_nofile, baseline, idle (bytes per connection), events
 // (events_per_sec, cpu use), after_events and after_burst (memory per connection, idle
 // again, after that traffic).
+#include "pbx_child.hpp"
+#include "process_stats.hpp"
+
 #include "ami/client.hpp"
 #include "ami/testing/server.hpp"
 
@@ -44,7 +47,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <istream>
 #include <memory>
@@ -54,14 +56,14 @@
 #include <thread>
 #include <vector>
 
-#include <malloc.h>
-#include <signal.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace {
 
+using ami_bench::cpu_seconds;
+using ami_bench::pbx_process;
+using ami_bench::send_command;
+using ami_bench::status_bytes;
 using steady = std::chrono::steady_clock;
 
 [[noreturn]] void usage() {
@@ -80,17 +82,6 @@ using steady = std::chrono::steady_clock;
 
 // ---- process figures
 
-// A "Name:   123 kB" line of /proc/self/status, in bytes.
-long long status_bytes(const char* name) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  const std::string key = std::string(name) + ":";
-  while (std::getline(in, line)) {
-    if (line.compare(0, key.size(), key) == 0) return std::atoll(line.c_str() + key.size()) * 1024;
-  }
-  return -1;
-}
-
 struct memory {
   long long rss = 0;     // VmRSS
   long long anon = 0;    // RssAnon: heap, stacks, anonymous mappings
@@ -102,11 +93,9 @@ memory measure() {
   memory m;
   m.rss = status_bytes("VmRSS");
   m.anon = status_bytes("RssAnon");
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-  const struct mallinfo2 mi = ::mallinfo2();
-  m.heap = static_cast<long long>(mi.uordblks + mi.hblkhd);
-  m.arena = static_cast<long long>(mi.arena + mi.hblkhd);
-#endif
+  const auto heap = ami_bench::read_malloc_usage();
+  m.heap = heap.in_use;
+  m.arena = heap.held;
   return m;
 }
 
@@ -122,15 +111,6 @@ void print_memory(const char* label, const memory& before, const memory& after, 
                 per(after.arena - before.arena, n));
   }
   std::printf(" rss_kib=%lld rss_before_kib=%lld\n", after.rss / 1024, before.rss / 1024);
-}
-
-double cpu_seconds() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  const auto sec = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
-  };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 // Every connection is a descriptor here and one in the simulated PBX (which inherits the
@@ -185,14 +165,7 @@ std::uint64_t drain(ami::testing::server& srv) {
   ami::testing::server_options opts;
   opts.security_events = false;  // one login's SuccessfulAuth would reach every connection
   ami::testing::server srv(opts);
-  srv.start();
-  FILE* in = ::fdopen(commands, "r");
-  FILE* out = ::fdopen(replies, "w");
-  if (in == nullptr || out == nullptr) std::_Exit(1);
-  std::fprintf(out, "port %u\n", static_cast<unsigned>(srv.port()));
-  std::fflush(out);
-  char line[128];
-  while (std::fgets(line, sizeof line, in) != nullptr) {
+  ami_bench::serve_commands(srv, commands, replies, [&srv](const char* line, FILE* out) {
     const std::string_view cmd(line);
     if (cmd.compare(0, 5, "load ") == 0) {
       const auto g = srv.events_generated();
@@ -211,59 +184,8 @@ std::uint64_t drain(ami::testing::server& srv) {
       const auto g = drain(srv);
       srv.stall(false);
       std::fprintf(out, "burst %llu\n", static_cast<unsigned long long>(g));
-    } else if (cmd.compare(0, 3, "rss") == 0) {
-      std::fprintf(out, "rss %lld\n", status_bytes("VmRSS"));
     }
-    std::fflush(out);
-  }
-  srv.stop();
-  std::_Exit(0);
-}
-
-struct pbx_process {
-  pid_t pid = -1;
-  int commands = -1;  // written by this process
-  int replies = -1;   // read by this process
-  unsigned short port = 0;
-};
-
-// Blocking read of one reply line (used before the clients exist).
-std::string read_line(int fd) {
-  std::string s;
-  char c = 0;
-  while (::read(fd, &c, 1) == 1 && c != '\n') s += c;
-  return s;
-}
-
-void send_command(const pbx_process& p, const std::string& cmd) {
-  const std::string line = cmd + "\n";
-  if (::write(p.commands, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    die("cannot talk to the simulated PBX");
-  }
-}
-
-pbx_process spawn_pbx() {
-  int to_child[2];
-  int from_child[2];
-  if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) die("pipe failed");
-  std::fflush(stdout);
-  const pid_t pid = ::fork();
-  if (pid < 0) die("fork failed");
-  if (pid == 0) {
-    ::close(to_child[1]);
-    ::close(from_child[0]);
-    pbx_child(to_child[0], from_child[1]);
-  }
-  ::close(to_child[0]);
-  ::close(from_child[1]);
-  pbx_process p;
-  p.pid = pid;
-  p.commands = to_child[1];
-  p.replies = from_child[0];
-  const auto line = read_line(p.replies);
-  if (line.compare(0, 5, "port ") != 0) die("the simulated PBX did not start");
-  p.port = static_cast<unsigned short>(std::atoi(line.c_str() + 5));
-  return p;
+  });
 }
 
 // ---- the clients
@@ -580,8 +502,7 @@ int main(int argc, char** argv) {
   // Before any thread or io_context exists here: the child starts clean.
   std::optional<pbx_process> pbx;
   if (o.port == 0) {
-    ::signal(SIGPIPE, SIG_IGN);
-    pbx = spawn_pbx();
+    pbx = ami_bench::spawn_pbx("ami-bench-connections", pbx_child);
     o.host = "127.0.0.1";
     o.port = pbx->port;
     std::printf("pbx simulated in child process %d on port %u, load %.0f events/s\n",
@@ -594,10 +515,6 @@ int main(int argc, char** argv) {
     bench b(io, o, pbx ? &*pbx : nullptr);
     status = b.run();
   }
-  if (pbx) {
-    ::close(pbx->commands);  // EOF: the child stops its server and exits
-    int child_status = 0;
-    ::waitpid(pbx->pid, &child_status, 0);
-  }
+  if (pbx) ami_bench::stop_pbx(*pbx);
   return status;
 }

@@ -6,6 +6,8 @@
 //
 // Prints: events=N seconds=S events_per_sec=R cpu_seconds=C events_per_cpu_sec=E
 //         peak_rss_kib=K (CPU time of this process over the same interval)
+#include "process_stats.hpp"
+
 #include "ami/client.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -18,31 +20,16 @@
 #include <string>
 #include <string_view>
 
-#include <sys/resource.h>
-
 namespace {
+
+using ami_bench::cpu_seconds;
+using ami_bench::peak_rss_kib;
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: ami-bench-events --host H --port P --events N [--user U] [--secret S] "
                "[--max-seconds T]\n");
   std::exit(2);
-}
-
-// User plus system CPU time of this process so far.
-double cpu_seconds() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  const auto sec = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
-  };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
-long peak_rss_kib() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss;  // KiB on Linux
 }
 
 }  // namespace

@@ -1,13 +1,13 @@
 // Parser throughput on realistic streams, parsed from memory in 64 KiB reads through
 // prepare()/commit() as a socket read loop does: the server captures of test/data
 // concatenated and repeated to about 8 MiB (the banner only once), and the events
-// ami-bench-blaster sends (event_ring.hpp) repeated to the same size. Reported per run:
+// ami-bench-blaster sends (blaster_events.hpp) repeated to the same size. Reported per run:
 // bytes/s, messages/s (items) and heap allocations per message in steady state. A plain
 // memchr scan for message ends over the same bytes gives the baseline.
-#include "event_ring.hpp"
+#include "blaster_events.hpp"
 
-#include "ami/proto/parser.hpp"
 #include "ami/message.hpp"
+#include "ami/proto/parser.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -6,6 +6,8 @@
 //
 // Prints: ping_seq n=N p50_us=X p99_us=Y
 //         ping_pipe n=M window=W seconds=S pings_per_sec=R cpu_us_per_ping=C
+#include "process_stats.hpp"
+
 #include "ami/client.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -20,25 +22,15 @@
 #include <string_view>
 #include <vector>
 
-#include <sys/resource.h>
-
 namespace {
 
+using ami_bench::cpu_seconds;
 using clock_type = std::chrono::steady_clock;
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: ami-bench-ping --host H --port P --pings-seq N --pings-pipe M --window W\n");
   std::exit(2);
-}
-
-double cpu_seconds() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  const auto sec = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
-  };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 double percentile_us(std::vector<double>& v, double p) {

@@ -24,6 +24,9 @@
 // Prints key=value lines: sessions, events, events_per_sec, equal (yes/no, mismatches
 // listed), reconnect gaps, and rss / heap (first, median, last, max of the samples taken at
 // every session end). Exit status 1 on any mismatch or failure.
+#include "pbx_child.hpp"
+#include "process_stats.hpp"
+
 #include "ami/client.hpp"
 #include "ami/testing/server.hpp"
 
@@ -35,20 +38,17 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <malloc.h>
-#include <signal.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 namespace {
 
+using ami_bench::cpu_seconds;
+using ami_bench::pbx_process;
+using ami_bench::read_line;
+using ami_bench::status_bytes;
 using steady = std::chrono::steady_clock;
 
 [[noreturn]] void usage() {
@@ -63,38 +63,6 @@ using steady = std::chrono::steady_clock;
   std::exit(1);
 }
 
-// ---- process figures
-
-// A "Name:   123 kB" line of /proc/self/status, in bytes.
-long long status_bytes(const char* name) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  const std::string key = std::string(name) + ":";
-  while (std::getline(in, line)) {
-    if (line.compare(0, key.size(), key) == 0) return std::atoll(line.c_str() + key.size()) * 1024;
-  }
-  return -1;
-}
-
-// malloc bytes in use (small chunks plus mmapped ones), -1 when glibc cannot tell.
-long long heap_in_use() {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-  const struct mallinfo2 mi = ::mallinfo2();
-  return static_cast<long long>(mi.uordblks + mi.hblkhd);
-#else
-  return -1;
-#endif
-}
-
-double cpu_seconds() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  const auto sec = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
-  };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
 // ---- the simulated PBX in a child process
 
 // Commands, one line each: "load R" (starts the load generator; answers "ok"), "stop"
@@ -106,14 +74,7 @@ double cpu_seconds() {
   ami::testing::server srv;
   srv.record_sessions(true);
   srv.close_after_events(per_session);
-  srv.start();
-  FILE* in = ::fdopen(commands, "r");
-  FILE* out = ::fdopen(replies, "w");
-  if (in == nullptr || out == nullptr) std::_Exit(1);
-  std::fprintf(out, "port %u\n", static_cast<unsigned>(srv.port()));
-  std::fflush(out);
-  char line[128];
-  while (std::fgets(line, sizeof line, in) != nullptr) {
+  ami_bench::serve_commands(srv, commands, replies, [&srv](const char* line, FILE* out) {
     const std::string_view cmd(line);
     if (cmd.compare(0, 5, "load ") == 0) {
       srv.start_load(std::atof(line + 5));
@@ -139,60 +100,14 @@ double cpu_seconds() {
                      r.flushed ? 1 : 0, r.by_client ? 1 : 0);
       }
       std::fprintf(out, "end\n");
-    } else if (cmd.compare(0, 3, "rss") == 0) {
-      std::fprintf(out, "rss %lld\n", status_bytes("VmRSS"));
     }
-    std::fflush(out);
-  }
-  srv.stop();
-  std::_Exit(0);
-}
-
-struct pbx_process {
-  pid_t pid = -1;
-  int commands = -1;  // written by this process
-  int replies = -1;   // read by this process
-  unsigned short port = 0;
-};
-
-std::string read_line(int fd) {
-  std::string s;
-  char c = 0;
-  while (::read(fd, &c, 1) == 1 && c != '\n') s += c;
-  return s;
+  });
 }
 
 // Sends a command and returns the first line of the answer.
 std::string ask(const pbx_process& p, const std::string& cmd) {
-  const std::string line = cmd + "\n";
-  if (::write(p.commands, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    die("cannot talk to the simulated PBX");
-  }
+  ami_bench::send_command(p, cmd);
   return read_line(p.replies);
-}
-
-pbx_process spawn_pbx(std::uint64_t per_session) {
-  int to_child[2];
-  int from_child[2];
-  if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) die("pipe failed");
-  std::fflush(stdout);
-  const pid_t pid = ::fork();
-  if (pid < 0) die("fork failed");
-  if (pid == 0) {
-    ::close(to_child[1]);
-    ::close(from_child[0]);
-    pbx_child(to_child[0], from_child[1], per_session);
-  }
-  ::close(to_child[0]);
-  ::close(from_child[1]);
-  pbx_process p;
-  p.pid = pid;
-  p.commands = to_child[1];
-  p.replies = from_child[0];
-  const auto line = read_line(p.replies);
-  if (line.compare(0, 5, "port ") != 0) die("the simulated PBX did not start");
-  p.port = static_cast<unsigned short>(std::atoi(line.c_str() + 5));
-  return p;
 }
 
 // ---- figures
@@ -259,8 +174,10 @@ int main(int argc, char** argv) {
   const std::uint64_t sessions = o.events / o.per_session;
 
   // Before any thread exists here: the child starts clean.
-  ::signal(SIGPIPE, SIG_IGN);
-  const pbx_process pbx = spawn_pbx(o.per_session);
+  const pbx_process pbx = ami_bench::spawn_pbx(
+      "ami-bench-soak", [per_session = o.per_session](int commands, int replies) {
+        pbx_child(commands, replies, per_session);
+      });
   std::printf(
       "pbx simulated in child process %d on port %u (its memory is not part of the figures), "
       "load %.0f events/s, sessions closed after %llu events\n",
@@ -330,8 +247,8 @@ int main(int argc, char** argv) {
       in_session = false;
       down_at = steady::now();
       counts.push_back(count);
-      samples.push_back({status_bytes("VmRSS"), heap_in_use(), ms_since_start(login_at),
-                         ms_since_start(down_at)});
+      samples.push_back({status_bytes("VmRSS"), ami_bench::read_malloc_usage().in_use,
+                         ms_since_start(login_at), ms_since_start(down_at)});
       const auto why = t.reason ? t.reason.message() : std::string("(no error)");
       const auto it = std::find_if(reasons.begin(), reasons.end(),
                                    [&](const auto& r) { return r.first == why; });
@@ -389,9 +306,7 @@ int main(int argc, char** argv) {
     }
     server.push_back({id, ev, true, flushed != 0, by_client != 0});
   }
-  ::close(pbx.commands);  // EOF: the child stops its server and exits
-  int child_status = 0;
-  ::waitpid(pbx.pid, &child_status, 0);
+  ami_bench::stop_pbx(pbx);
 
   // Session by session.
   std::uint64_t mismatches = 0, unflushed = 0, short_sessions = 0, client_total = 0;
@@ -450,11 +365,9 @@ int main(int argc, char** argv) {
   }
   print_series("rss", rss);
   print_series("heap", heap);
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
   std::printf(
       "peak_rss_kib=%ld pbx_process_rss_kib=%lld (separate process, not part of the above)\n",
-      ru.ru_maxrss, std::atoll(child_rss.c_str() + 4) / 1024);
+      ami_bench::peak_rss_kib(), std::atoll(child_rss.c_str() + 4) / 1024);
   const auto stats = client.stats();
   std::printf("client_stats unmatched=%llu late=%llu parse_errors=%llu slow_slots=%llu\n",
               static_cast<unsigned long long>(stats.unmatched),

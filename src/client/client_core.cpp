@@ -13,6 +13,14 @@ namespace {
 // Bytes offered to each read: large enough that a burst of events needs one system call.
 constexpr std::size_t read_size = 256 * 1024;
 
+// Space offered to one read: read_size in all, counting what an unfinished message already
+// holds, so that a leftover never makes the parser's buffer grow.
+std::size_t read_space(const proto::parser& p) {
+  constexpr std::size_t min_read = 4096;
+  const std::size_t held = p.buffered();
+  return held + min_read > read_size ? min_read : read_size - held;
+}
+
 const boost::system::error_code aborted = boost::asio::error::operation_aborted;
 
 using io_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
@@ -256,12 +264,47 @@ void client_core::on_connected(const std::shared_ptr<connection_io>& io,
 }
 
 void client_core::start_read(const std::shared_ptr<connection_io>& io) {
-  char* p = io->parser.prepare(read_size);
+  if (io->stream.tls() || io->read_busy || io->parser.buffered() != 0) {
+    read_some(io);
+    return;
+  }
+  // Nothing pending: wait for the next bytes without a buffer, so that an idle connection
+  // costs a few KiB instead of a read buffer (thousands of connections in one process).
+  io->parser.release();
+  io->stream.async_wait_readable(
+      [self = shared_from_this(), io](const boost::system::error_code& ec) {
+        self->on_readable(io, ec);
+      });
+}
+
+void client_core::read_some(const std::shared_ptr<connection_io>& io) {
+  const std::size_t space = read_space(io->parser);
+  char* p = io->parser.prepare(space);
   io->stream.async_read_some(
-      boost::asio::buffer(p, read_size),
-      [self = shared_from_this(), io](const boost::system::error_code& ec, std::size_t n) {
+      boost::asio::buffer(p, space),
+      [self = shared_from_this(), io, space](const boost::system::error_code& ec, std::size_t n) {
+        io->read_busy = !ec && n == space;
         self->on_read(io, ec, n);
       });
+}
+
+void client_core::on_readable(const std::shared_ptr<connection_io>& io,
+                              const boost::system::error_code& ec) {
+  if (io != io_ || shut_) return;
+  if (ec) {
+    on_read(io, ec, 0);
+    return;
+  }
+  const std::size_t space = read_space(io->parser);
+  char* p = io->parser.prepare(space);
+  boost::system::error_code rec;
+  const std::size_t n = io->stream.read_available(boost::asio::buffer(p, space), rec);
+  if (rec == boost::asio::error::would_block) {  // readiness without data: wait again
+    read_some(io);
+    return;
+  }
+  io->read_busy = !rec && n == space;
+  on_read(io, rec, n);
 }
 
 void client_core::on_read(const std::shared_ptr<connection_io>& io,

@@ -37,6 +37,7 @@ struct connection_io {
   std::string writing;  // the bytes of the write in progress
   bool write_active = false;
   bool write_sensitive = false;
+  bool read_busy = false;  // the last read filled the space offered: more is waiting
 };
 
 class client_core : public std::enable_shared_from_this<client_core> {
@@ -85,6 +86,8 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void on_timer(std::uint64_t seq, const boost::system::error_code& ec);
   void on_connected(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec);
   void start_read(const std::shared_ptr<connection_io>& io);
+  void read_some(const std::shared_ptr<connection_io>& io);
+  void on_readable(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec);
   void on_read(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec,
                std::size_t n);
   void start_write();

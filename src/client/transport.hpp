@@ -89,6 +89,21 @@ class transport {
     }
   }
 
+  // Plain TCP only: waits until bytes (or the end of the stream) can be read, without
+  // holding a buffer meanwhile. Handler: void(error_code).
+  template <class Handler>
+  void async_wait_readable(Handler&& handler) {
+    socket_.async_wait(boost::asio::socket_base::wait_read, std::forward<Handler>(handler));
+  }
+  // Plain TCP only: reads what is there now, never blocking (would_block when nothing is).
+  std::size_t read_available(boost::asio::mutable_buffer buf, boost::system::error_code& ec) {
+    if (!socket_.non_blocking()) {
+      socket_.non_blocking(true, ec);
+      if (ec) return 0;
+    }
+    return socket_.read_some(buf, ec);
+  }
+
   // Writes everything. Handler: void(error_code, std::size_t).
   template <class Handler>
   void async_write(boost::asio::const_buffer buf, Handler&& handler) {

@@ -94,21 +94,19 @@ __attribute__((target("avx512f,avx512bw"))) byte_masks masks_avx512(const char* 
 }  // namespace
 
 bool mask_impl_supported(mask_impl m) noexcept {
-  switch (m) {
-    case mask_impl::portable: return true;
 #if defined(AMI_X86_MASKS)
+  switch (m) {
+    case mask_impl::portable:
     case mask_impl::sse2: return true;
     case mask_impl::avx2: __builtin_cpu_init(); return __builtin_cpu_supports("avx2");
     case mask_impl::avx512:
       __builtin_cpu_init();
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-#else
-    case mask_impl::sse2:
-    case mask_impl::avx2:
-    case mask_impl::avx512: return false;
-#endif
   }
   return false;
+#else
+  return m == mask_impl::portable;
+#endif
 }
 
 mask_fn mask_function(mask_impl m) noexcept {

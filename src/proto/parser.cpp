@@ -435,7 +435,8 @@ struct parser::impl {
         if (v < len && line[v] == ' ') ++v;
         partial.add_field(std::string_view(line, k), std::string_view(line + v, len - v));
       } else {
-        partial.add_field(std::string_view(line, len), std::string_view(line + len, 0));
+        const std::string_view whole(line, len);
+        partial.add_field(whole, whole.substr(len));  // an empty value at the line's end
       }
       line_begin = pos + 1;
     }
@@ -568,6 +569,15 @@ std::size_t parser::buffered() const noexcept { return impl_->end - impl_->begin
 std::size_t parser::capacity() const noexcept { return impl_->cap; }
 
 const parser_options& parser::options() const noexcept { return impl_->opts; }
+
+void parser::release() noexcept {
+  impl& s = *impl_;
+  if (s.begin != s.end || s.in_message) return;
+  s.buf.reset();
+  s.cap = 0;
+  s.begin = s.scan = s.searched = s.end = 0;
+  s.win.forget();
+}
 
 void parser::reset() noexcept {
   impl& s = *impl_;

@@ -1113,7 +1113,8 @@ TEST_CASE("lines of every length up to three scan blocks, at every offset and ev
     values.push_back(std::string(len, 'v'));
     const std::string pad(len % 64, 'p');
     bytes += "Event: E" + std::to_string(len) + "\r\n" + pad + ": x\r\n";
-    bytes += std::string(len, 'k') + ":" + values.back() + "\r\nNoColon" + values.back() + "\r\n\r\n";
+    bytes +=
+        std::string(len, 'k') + ":" + values.back() + "\r\nNoColon" + values.back() + "\r\n\r\n";
   }
   for (std::size_t len = 0, i = 0; len < 200; len += 7, ++i) {
     const std::string pad(len % 64, 'p');

@@ -2,6 +2,7 @@
 // sockets: every decision is checked on the state machine alone.
 #include "ami/detail/session.hpp"
 #include "routing_support.hpp"
+#include "session_support.hpp"
 
 #include <boost/asio/error.hpp>
 
@@ -12,44 +13,22 @@
 using ami::connection_state;
 using ami::test::op;
 using ami::test::record;
-using ami::test::wire;
-using ami::test::wire_all;
 using namespace ami::detail;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct run_harness {
-  session s;
-  clock::time_point now = clock::time_point{} + 1h;
-  ami::config cfg;
+struct run_harness : ami::test::session_harness {
   record run;
   std::uint64_t run_n = 0;
-  std::vector<state_change> seen;
 
-  run_harness() {
-    cfg.host = "pbx";
-    cfg.username = "admin";
-    cfg.secret = "amp111";
-    cfg.action_id_prefix = "r-";
+  run_harness() : session_harness("r-") {
     cfg.reconnect_initial = 100ms;
     cfg.reconnect_max = 1s;
     cfg.reconnect_multiplier = 2.0;
     cfg.keepalive_interval = 0ms;
     // The upper bound, so that tests know each delay; the jitter has its own test.
     s.set_jitter([](std::chrono::milliseconds cap) { return cap; });
-  }
-
-  void settle() {
-    ami::test::complete_all(s.finished());
-    for (const auto& c : s.state_changes()) seen.push_back(c);
-    s.state_changes().clear();
-  }
-
-  std::vector<connection_state> states() const {
-    std::vector<connection_state> out;
-    for (const auto& c : seen) out.push_back(c.state);
-    return out;
   }
 
   const state_change& last(connection_state st) const {
@@ -66,24 +45,10 @@ struct run_harness {
     settle();
   }
 
-  std::vector<ami::message> take_actions() {
-    std::string out;
-    s.take_output(out);
-    return wire_all(out);
-  }
-
-  delivery feed(const std::string& text) {
+  // Bytes arrived, as the client reports before each read's messages.
+  delivery feed(const std::string& text) override {
     s.bytes_received(now);
-    const auto m = wire(text, true);
-    const auto d = s.on_message(m);
-    settle();
-    return d;
-  }
-
-  void answer(const ami::message& action, const std::string& fields = "",
-              const std::string& head = "Success") {
-    feed("Response: " + head + "\r\nActionID: " + std::string(action.action_id()) + "\r\n" +
-         fields + "\r\n");
+    return session_harness::feed(text);
   }
 
   // The session asked for a transport: connected, banner read. Returns the Login.
@@ -120,13 +85,6 @@ struct run_harness {
     s.expire(now);
     settle();
     REQUIRE(s.state() == connection_state::connecting);
-  }
-
-  std::uint64_t submit(record& r, ami::action a = ami::action("Ping"), ami::send_options o = {}) {
-    const auto n = s.reserve_id();
-    s.submit(n, a, answer_kind::response, o, op(r), now);
-    settle();
-    return n;
   }
 };
 

@@ -3,6 +3,7 @@
 #include "ami/detail/session.hpp"
 #include "ami/proto/md5.hpp"
 #include "routing_support.hpp"
+#include "session_support.hpp"
 
 #include <boost/asio/error.hpp>
 
@@ -11,53 +12,20 @@
 using ami::connection_state;
 using ami::test::op;
 using ami::test::record;
-using ami::test::wire;
 using ami::test::wire_all;
 using namespace ami::detail;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct harness {
-  session s;
-  clock::time_point now = clock::time_point{} + 1h;
-  ami::config cfg;
+struct harness : ami::test::session_harness {
   record conn;
-  std::vector<connection_state> seen;
-  std::vector<boost::system::error_code> seen_ec;
 
-  harness() {
-    cfg.host = "pbx";
-    cfg.username = "admin";
-    cfg.secret = "amp111";
-    cfg.action_id_prefix = "s-";
-  }
-
-  void settle() {
-    ami::test::complete_all(s.finished());
-    for (const auto& c : s.state_changes()) {
-      seen.push_back(c.state);
-      seen_ec.push_back(c.ec);
-    }
-    s.state_changes().clear();
-  }
+  harness() : session_harness("s-") {}
 
   void start() {
     s.start(cfg, s.reserve_id(), op(conn), now);
     settle();
-  }
-
-  std::vector<ami::message> take_actions() {
-    std::string out;
-    s.take_output(out);
-    return wire_all(out);
-  }
-
-  delivery feed(const std::string& text) {
-    const auto m = wire(text, true);
-    const auto d = s.on_message(m);
-    settle();
-    return d;
   }
 
   // Connected and banner read; returns the first action the session wrote.
@@ -71,11 +39,6 @@ struct harness {
     return actions[0];
   }
 
-  void answer(const ami::message& action, const std::string& fields) {
-    feed("Response: Success\r\nActionID: " + std::string(action.action_id()) + "\r\n" + fields +
-         "\r\n");
-  }
-
   void login() {
     const auto login = to_logging_in();
     REQUIRE(login.head() == "Login");
@@ -84,15 +47,14 @@ struct harness {
     REQUIRE(conn.done());
     REQUIRE_FALSE(conn.ec);
   }
-
-  std::uint64_t submit(record& r, ami::action a = ami::action("Ping"),
-                       std::optional<std::chrono::milliseconds> timeout = {}) {
-    const auto n = s.reserve_id();
-    s.submit(n, a, answer_kind::response, timeout, op(r), now);
-    settle();
-    return n;
-  }
 };
+
+// An action's own timeout.
+ami::send_options within(std::chrono::milliseconds timeout) {
+  ami::send_options o;
+  o.timeout = timeout;
+  return o;
+}
 
 }  // namespace
 
@@ -110,7 +72,7 @@ TEST_CASE("plain login: banner, Login with Username, Secret and Events, then log
   h.answer(login, "Message: Authentication accepted\r\n");
   CHECK(h.conn.completions == 1);
   CHECK_FALSE(h.conn.ec);
-  CHECK(h.seen ==
+  CHECK(h.states() ==
         std::vector<connection_state>{connection_state::connecting, connection_state::connected,
                                       connection_state::logging_in, connection_state::logged_in});
   CHECK_FALSE(h.s.take_close_request());
@@ -264,7 +226,7 @@ TEST_CASE("logoff: Goodbye, then the server's close completes it") {
   CHECK_FALSE(lo.ec);
   CHECK(pending.ec == ami::error::connection_lost);
   CHECK(h.s.state() == connection_state::disconnected);
-  CHECK_FALSE(h.seen_ec.back());
+  CHECK_FALSE(h.seen.back().ec);
 }
 
 TEST_CASE("logoff: a server that never closes is closed by the client after the timeout") {
@@ -327,7 +289,7 @@ TEST_CASE("a refused login: login_failed, the server's message, nothing about th
     CHECK(h.s.last_error_message() == "Authentication failed");
     CHECK(h.s.take_close_request());
     CHECK(h.s.state() == connection_state::disconnected);
-    CHECK(h.seen_ec.back() == ami::error::login_failed);
+    CHECK(h.seen.back().ec == ami::error::login_failed);
   }
 }
 
@@ -455,7 +417,7 @@ TEST_CASE("a fault at every step completes everything exactly once and nothing h
         CHECK(h.s.last_error_message().find("amp111") == std::string::npos);
       }
       CHECK(h.s.state() == connection_state::disconnected);
-      CHECK(h.seen.back() == connection_state::disconnected);
+      CHECK(h.seen.back().state == connection_state::disconnected);
       CHECK(h.s.routes().empty());
       CHECK_FALSE(h.s.next_deadline().has_value());
       CHECK(h.s.output().empty());
@@ -503,9 +465,9 @@ TEST_CASE("an action's own timeout, the default, and none") {
   h.cfg.keepalive_interval = 0ms;  // only the actions' deadlines
   h.login();
   record a, b, c;
-  h.submit(a, ami::action("Ping"), 1s);
+  h.submit(a, ami::action("Ping"), within(1s));
   h.submit(b);
-  h.submit(c, ami::action("Ping"), 0ms);
+  h.submit(c, ami::action("Ping"), within(0ms));
   CHECK(h.s.next_deadline() == h.now + 1s);
   h.s.expire(h.now + 1s);
   h.settle();

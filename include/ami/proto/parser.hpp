@@ -72,6 +72,9 @@ class parser {
   const parser_options& options() const noexcept;
   // Forgets all state and buffered bytes (a new connection).
   void reset() noexcept;
+  // Frees the buffer when it holds no byte (an idle connection keeps no buffer); the next
+  // prepare() allocates again. Views of earlier messages become invalid.
+  void release() noexcept;
 
  private:
   struct impl;
