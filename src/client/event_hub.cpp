@@ -155,10 +155,9 @@ void event_hub::refresh() noexcept {
 }
 
 void event_hub::watch_slow_slots(std::chrono::milliseconds threshold, slow_slot_hook hook) {
-  slow_threshold_ns_ =
-      threshold.count() > 0
-          ? std::chrono::duration_cast<std::chrono::nanoseconds>(threshold).count()
-          : 0;
+  slow_threshold_ns_ = threshold.count() > 0
+                           ? std::chrono::duration_cast<std::chrono::nanoseconds>(threshold).count()
+                           : 0;
   const auto tick = coarse_tick();
   coarse_clock_ = tick > 0 && slow_threshold_ns_ >= 4 * tick;
   slow_hook_ = std::move(hook);
