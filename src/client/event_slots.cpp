@@ -3,17 +3,19 @@
 #include "ami/detail/signals.hpp"
 
 #include <boost/make_shared.hpp>
+#include <boost/signals2/optional_last_value.hpp>
 #include <boost/signals2/signal.hpp>
 
 #include <exception>
+#include <functional>
 #include <thread>
 #include <utility>
 
 namespace ami::detail {
 namespace {
 
-// Held for a few instructions at a time; contended only when another thread disconnects or
-// blocks the slot at the same moment.
+// Held for a few instructions at a time; contended only when another thread disconnects the
+// slot at the same moment.
 class spin_mutex {
  public:
   void lock() noexcept {
@@ -27,58 +29,150 @@ class spin_mutex {
   std::atomic<bool> locked_{false};
 };
 
+// Every change a user makes to a slot's connection (disconnect, a block taken or released)
+// happens under the connection's mutex. The handles' mutex type counts those unlocks, so that
+// emission asks a connection for its state only after something may have changed it.
+std::atomic<std::uint64_t> g_handle_epoch{0};
+thread_local bool t_reading_handles = false;  // our own queries change nothing
+
+class watched_mutex {
+ public:
+  void lock() { m_.lock(); }
+  bool try_lock() { return m_.try_lock(); }
+  void unlock() {
+    m_.unlock();
+    if (!t_reading_handles) g_handle_epoch.fetch_add(1, std::memory_order_release);
+  }
+
+ private:
+  std::mutex m_;
+};
+
+class reading_handles {
+ public:
+  reading_handles() noexcept : outer_(std::exchange(t_reading_handles, true)) {}
+  reading_handles(const reading_handles&) = delete;
+  reading_handles& operator=(const reading_handles&) = delete;
+  ~reading_handles() { t_reading_handles = outer_; }
+
+ private:
+  bool outer_;
+};
+
 using tracked_signal = boost::signals2::signal<void(const event&), guarded_combiner>;
 using slot_function = boost::function<void(const event&)>;
 
+// The user's function and who is running it; shared by the slot and its handle's token.
+struct slot_state {
+  spin_mutex mutex;
+  boost::shared_ptr<slot_function> fn;
+  unsigned running = 0;  // calls in progress (a slot may emit again)
+  bool released = false;
+
+  // Under the lock: the function to destroy after unlocking, unless a call holds it.
+  boost::shared_ptr<slot_function> release() {
+    released = true;
+    if (running != 0) return {};
+    return std::move(fn);
+  }
+};
+
+// Owned by the only slot of a handle signal, which signals2 destroys when the connection is
+// disconnected (or the handle goes away): then the user's function goes at once, unless a call
+// is running it, in which case the call lets go of it when it returns.
+class release_guard {
+ public:
+  explicit release_guard(std::shared_ptr<slot_state> s) : state_(std::move(s)) {}
+  release_guard(const release_guard&) = delete;
+  release_guard& operator=(const release_guard&) = delete;
+  ~release_guard() {
+    boost::shared_ptr<slot_function> done;  // destroyed after unlocking
+    std::lock_guard<spin_mutex> lock(state_->mutex);
+    done = state_->release();
+  }
+
+ private:
+  std::shared_ptr<slot_state> state_;
+};
+
+using handle_signal =
+    boost::signals2::signal<void(), boost::signals2::optional_last_value<void>, int,
+                            std::less<int>, boost::function<void()>,
+                            boost::function<void(const boost::signals2::connection&)>,
+                            watched_mutex>;
+
 }  // namespace
 
-// One slot. A plain slot is its own connection body: connection::disconnect(), connected(),
-// blocked() and shared_connection_block act on it directly, under its lock. A slot that tracks
+// One slot. A plain slot keeps its function itself and holds a handle: a signals2 signal with
+// one empty slot, whose connection is the one the user gets. disconnect(), connected(),
+// blocked() and shared_connection_block act on that connection; emission reads its state
+// again only when a handle's mutex was unlocked since it last looked. A slot that tracks
 // objects is a signals2 signal with only that slot instead.
-class event_slots::entry final : public boost::signals2::detail::connection_body_base {
+class event_slots::entry final {
  public:
   enum class state { run, blocked, gone };
 
-  explicit entry(slot_function f) : fn_(boost::make_shared<slot_function>(std::move(f))) {}
+  explicit entry(slot_function f)
+      : state_(std::make_shared<slot_state>()), handle_(std::make_unique<handle_signal>()) {
+    state_->fn = boost::make_shared<slot_function>(std::move(f));
+    auto guard = std::make_shared<release_guard>(state_);
+    conn_ = handle_->connect([guard] {});
+  }
   explicit entry(std::unique_ptr<tracked_signal> t) : tracked(std::move(t)) {}
 
-  bool connected() const override {
-    std::lock_guard<spin_mutex> lock(mutex_);
-    return nolock_nograb_connected();
+  const boost::signals2::connection& connection() const { return conn_; }
+
+  // Any thread.
+  bool connected() const {
+    {
+      std::lock_guard<spin_mutex> lock(state_->mutex);
+      if (state_->released) return false;
+    }
+    reading_handles quiet;
+    return conn_.connected();
   }
-  void lock() override { mutex_.lock(); }
-  void unlock() override { mutex_.unlock(); }
 
   // Emitting thread: whether the slot may run now. On `run` the function is held until
   // end_call(), even if the slot is disconnected meanwhile.
   state begin_call() {
-    std::lock_guard<spin_mutex> lock(mutex_);
-    if (!nolock_nograb_connected()) return state::gone;
-    if (blocked()) return state::blocked;
-    ++running_;
+    const auto epoch = g_handle_epoch.load(std::memory_order_acquire);
+    if (epoch != seen_epoch_) {
+      reading_handles quiet;
+      blocked_ = conn_.blocked();
+      gone_ = !conn_.connected();
+      seen_epoch_ = epoch;
+    }
+    std::lock_guard<spin_mutex> lock(state_->mutex);
+    if (gone_ || state_->released) return state::gone;
+    if (blocked_) return state::blocked;
+    ++state_->running;
     return state::run;
   }
-  void call(const event& e) const { (*fn_)(e); }
+  void call(const event& e) const { (*state_->fn)(e); }
   void end_call() {
     boost::shared_ptr<slot_function> done;  // destroyed after unlocking
-    std::lock_guard<spin_mutex> lock(mutex_);
-    if (--running_ == 0 && !nolock_nograb_connected()) done = std::move(fn_);
+    std::lock_guard<spin_mutex> lock(state_->mutex);
+    if (--state_->running == 0 && state_->released) done = std::move(state_->fn);
+  }
+
+  // Emitting thread, for a slot found gone: lets go of the function now if signals2 has not
+  // released the handle's slot yet.
+  void release() {
+    boost::shared_ptr<slot_function> done;
+    std::lock_guard<spin_mutex> lock(state_->mutex);
+    done = state_->release();
   }
 
   const std::unique_ptr<tracked_signal> tracked;
 
- protected:
-  // Called on the first disconnect, under the lock; the caller destroys what it returns after
-  // unlocking. A running slot keeps its function until end_call().
-  boost::shared_ptr<void> release_slot() const override {
-    if (running_ != 0) return {};
-    return std::move(fn_);
-  }
-
  private:
-  mutable spin_mutex mutex_;
-  mutable boost::shared_ptr<slot_function> fn_;
-  mutable unsigned running_ = 0;  // calls in progress (a slot may emit again)
+  std::shared_ptr<slot_state> state_;
+  std::unique_ptr<handle_signal> handle_;
+  boost::signals2::connection conn_;
+  // Emitting side: the connection's state as last read.
+  std::uint64_t seen_epoch_ = ~std::uint64_t{0};
+  bool blocked_ = false;
+  bool gone_ = false;
 };
 
 event_slots::event_slots(const guarded_combiner& combiner)
@@ -106,7 +200,7 @@ boost::signals2::connection event_slots::connect(const slot_type& slot) {
     conn = e->tracked->connect(slot);
   } else {
     e = boost::make_shared<entry>(slot.slot_function());
-    conn = boost::signals2::connection(boost::weak_ptr<entry>(e));
+    conn = e->connection();
   }
   std::shared_ptr<const entry_list> old;  // let go after unlocking (see prune)
   std::lock_guard<std::mutex> lock(mutex_);
@@ -131,7 +225,7 @@ void event_slots::disconnect_all_slots() {
     if (e->tracked) {
       e->tracked->disconnect_all_slots();
     } else {
-      e->disconnect();
+      e->connection().disconnect();
     }
   }
 }
@@ -182,7 +276,10 @@ void event_slots::operator()(const event& ev) {
     }
     const auto st = e.begin_call();
     if (st != entry::state::run) {
-      if (st == entry::state::gone) saw_dead_ = true;
+      if (st == entry::state::gone) {
+        e.release();
+        saw_dead_ = true;
+      }
       continue;
     }
     try {

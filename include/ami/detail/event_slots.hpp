@@ -12,11 +12,13 @@
 // tracks objects (slot_type::track) keeps a signals2 signal of its own, with every rule of
 // signals2 (its position among the others is kept).
 //
-// How: each plain slot is its own connection body (the object a signals2 connection points
-// to), locked by a small spin lock that is only ever contended by a concurrent disconnect or
-// block. Emission walks an immutable snapshot of the slots (replaced, copy on write, when one
-// is connected) and per slot takes that lock twice: no signal-wide mutex, no shared state copy,
-// no garbage-collecting lock.
+// How: each plain slot keeps its function and a handle, a one-slot signals2 signal whose
+// connection is the one connect() returns, so that every connection operation is plain,
+// documented signals2. The handles' mutex type counts the changes made through connections;
+// emission reads a connection's state again only after such a change, and otherwise takes a
+// small per-slot spin lock twice (to mark the function in use). Emission walks an immutable
+// snapshot of the slots (replaced, copy on write, when one is connected): no signal-wide
+// mutex, no shared state copy, no garbage-collecting lock.
 #pragma once
 
 #include "ami/message.hpp"
