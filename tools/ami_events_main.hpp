@@ -50,9 +50,10 @@ constexpr const char* usage_text =
     "\n"
     "Prints the events of an Asterisk Manager Interface server as they arrive: one line per\n"
     "event (local time, name, a few key headers) or one JSON object per line. Connection\n"
-    "state changes go to standard error; a lost connection is re-established (backoff from\n"
-    "0.25 s to 30 s). Stops after --count events, after --duration seconds, or on SIGINT or\n"
-    "SIGTERM.\n"
+    "state changes go to standard error; a lost connection is re-established after a random\n"
+    "backoff (by default at most 0.25 s, doubling up to 30 s; the URL options reconnect\n"
+    "and reconnect_max set it). Stops after --count events, after --duration seconds, or on\n"
+    "SIGINT or SIGTERM.\n"
     "\n"
     "Options:\n"
     "  --url URL          ami://user:secret@host:port[?events=call,agent&...]\n"
@@ -463,17 +464,14 @@ inline int run_events(const std::vector<std::string>& args, std::ostream& out, s
   client c{io};
   boost::asio::steady_timer duration_timer(io);
   boost::asio::steady_timer tick_timer(io);
-  boost::asio::steady_timer reconnect_timer(io);
   std::optional<boost::asio::signal_set> signals;
   detail::rate_stats rates;
 
   bool stopping = false;
-  bool up = false;              // logged in now
   bool ever_logged_in = false;  // a later loss reconnects; a first failure ends the run
   int status = exit_ok;
   std::uint64_t seen = 0;
   clock::time_point started = clock::now();
-  std::chrono::milliseconds backoff{250};
   std::uint64_t ticks = 0;
 
   const auto stop = [&](int code) {
@@ -482,21 +480,16 @@ inline int run_events(const std::vector<std::string>& args, std::ostream& out, s
     status = code;
     duration_timer.cancel();
     tick_timer.cancel();
-    reconnect_timer.cancel();
     if (signals) signals->cancel();
     c.close();
   };
-
-  std::function<void()> connect;
-  const auto reconnect_later = [&] {
-    note("reconnecting in " + detail::fixed(static_cast<double>(backoff.count()) / 1000.0, 2) +
-         " s");
-    reconnect_timer.expires_after(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
-    reconnect_timer.async_wait([&](boost::system::error_code ec) {
-      if (!ec && !stopping) connect();
-    });
+  const auto cannot_log_in = [&](const boost::system::error_code& ec) {
+    std::string why = "cannot log in to " + cfg.redacted() + ": " + ec.message();
+    if (const std::string m = c.last_error_message(); !m.empty()) why += " (" + m + ")";
+    err << "ami-events: " << why << '\n';
+    stop(exit_connection);
   };
+
   std::function<void()> tick;
   tick = [&] {
     tick_timer.expires_at(started + std::chrono::seconds(++ticks));
@@ -505,6 +498,18 @@ inline int run_events(const std::vector<std::string>& args, std::ostream& out, s
       rates.print_second(out, o.json, std::chrono::system_clock::now());
       tick();
     });
+  };
+  const auto first_login = [&] {
+    ever_logged_in = true;
+    started = clock::now();
+    if (o.duration) {
+      duration_timer.expires_after(
+          std::chrono::milliseconds(static_cast<std::int64_t>(*o.duration * 1000)));
+      duration_timer.async_wait([&](boost::system::error_code tec) {
+        if (!tec) stop(exit_ok);
+      });
+    }
+    if (o.stats) tick();
   };
 
   boost::signals2::scoped_connection states =
@@ -516,10 +521,19 @@ inline int run_events(const std::vector<std::string>& args, std::ostream& out, s
         if (s == connection_state::connecting) text += " to " + cfg.redacted();
         if (s == connection_state::disconnected && ec && !stopping) text += ": " + ec.message();
         note(text);
-        if (s == connection_state::disconnected && up && !stopping) {
-          up = false;
-          reconnect_later();
+      });
+  // async_run keeps the session up; the monitor only decides that a first failure is final.
+  boost::signals2::scoped_connection transitions =
+      c.on_transition([&](const state_transition& t) {
+        if (stopping) return;
+        if (t.state == connection_state::logged_in && !ever_logged_in) first_login();
+        if (t.state != connection_state::backing_off) return;
+        if (!ever_logged_in) {
+          cannot_log_in(t.reason);
+          return;
         }
+        note("reconnecting in " +
+             detail::fixed(static_cast<double>(t.delay.count()) / 1000.0, 2) + " s");
       });
   boost::signals2::scoped_connection events = c.on_event([&](const event& e) {
     if (stopping || !detail::selected(o, e)) return;
@@ -533,36 +547,10 @@ inline int run_events(const std::vector<std::string>& args, std::ostream& out, s
     if (o.count && seen >= *o.count) stop(exit_ok);
   });
 
-  connect = [&] {
-    c.async_connect(cfg, [&](boost::system::error_code ec) {
-      if (stopping) return;
-      if (!ec) {
-        up = true;
-        backoff = std::chrono::milliseconds(250);
-        if (ever_logged_in) return;
-        ever_logged_in = true;
-        started = clock::now();
-        if (o.duration) {
-          duration_timer.expires_after(
-              std::chrono::milliseconds(static_cast<std::int64_t>(*o.duration * 1000)));
-          duration_timer.async_wait([&](boost::system::error_code tec) {
-            if (!tec) stop(exit_ok);
-          });
-        }
-        if (o.stats) tick();
-        return;
-      }
-      if (!ever_logged_in || ec == error::login_failed) {
-        std::string why = "cannot log in to " + cfg.redacted() + ": " + ec.message();
-        if (const std::string m = c.last_error_message(); !m.empty()) why += " (" + m + ")";
-        err << "ami-events: " << why << '\n';
-        stop(exit_connection);
-        return;
-      }
-      reconnect_later();
-    });
-  };
-  connect();
+  c.async_run(cfg, [&](boost::system::error_code ec) {
+    // Ends by itself only when the server refuses the login (or reconnecting is off).
+    if (!stopping) cannot_log_in(ec);
+  });
   if (run.handle_signals) {
     signals.emplace(io, SIGINT, SIGTERM);
     signals->async_wait([&](boost::system::error_code ec, int sig) {

@@ -176,16 +176,46 @@ void client_core::shut_down() {
   });
 }
 
+void client_core::complete_finished() {
+  completing_.swap(session_.finished());
+  const bool here = in_read_ && drive_depth_ == 1 && !handler_exception_;
+  for (auto& f : completing_) {
+    if (!here || handler_exception_) {
+      f.op->complete(f.ec, std::move(f.resp));
+      continue;
+    }
+    completing_here_ = true;
+    try {
+      f.op->complete_here(f.ec, std::move(f.resp));
+    } catch (...) {
+      handler_exception_ = std::current_exception();  // the rest are posted
+    }
+    completing_here_ = false;
+  }
+  completing_.clear();
+}
+
 void client_core::drive() {
+  if (completing_here_) {
+    drive_again_ = true;
+    return;
+  }
+  struct depth_guard {
+    unsigned& depth;
+    explicit depth_guard(unsigned& d) : depth(d) { ++depth; }
+    depth_guard(const depth_guard&) = delete;
+    depth_guard& operator=(const depth_guard&) = delete;
+    ~depth_guard() { --depth; }
+  } depth(drive_depth_);
   bool completed = false;
   bool changed = false;
   for (;;) {
-    auto& finished = session_.finished();
-    if (!finished.empty()) {
-      completing_.swap(finished);
-      for (auto& f : completing_) f.op->complete(f.ec, std::move(f.resp));
-      completing_.clear();
+    if (!session_.finished().empty()) {
+      // A handler may run inline and ask for the banner or the last error.
+      if (!session_.state_changes().empty()) publish_info();
+      complete_finished();
       completed = true;
+      if (std::exchange(drive_again_, false)) continue;
     }
     if (session_.take_close_request()) drop_connection();
     if (shut_ || !session_.take_connect_request()) break;
@@ -195,14 +225,7 @@ void client_core::drive() {
   publish();
   auto& changes = session_.state_changes();
   if (!changes.empty()) {
-    {
-      std::lock_guard<std::mutex> lock(info_mutex_);
-      banner_ = session_.banner();
-      const bool failed = session_.state() == connection_state::disconnected ||
-                          session_.state() == connection_state::backing_off;
-      last_error_ =
-          failed && !transport_error_.empty() ? transport_error_ : session_.last_error_message();
-    }
+    publish_info();
     std::vector<state_change> batch;
     batch.swap(changes);
     for (const auto& c : batch) {  // slots may re-enter
@@ -221,6 +244,15 @@ void client_core::drive() {
   }
   // A new state may bring a deadline (backoff, keepalive) before the armed one.
   if (changed && !shut_) arm_timer();
+}
+
+void client_core::publish_info() {
+  std::lock_guard<std::mutex> lock(info_mutex_);
+  banner_ = session_.banner();
+  const bool failed = session_.state() == connection_state::disconnected ||
+                      session_.state() == connection_state::backing_off;
+  last_error_ =
+      failed && !transport_error_.empty() ? transport_error_ : session_.last_error_message();
 }
 
 void client_core::publish() {
@@ -307,8 +339,20 @@ void client_core::on_readable(const std::shared_ptr<connection_io>& io,
   on_read(io, rec, n);
 }
 
+void client_core::drive_after_read() {
+  in_read_ = true;
+  drive();
+  in_read_ = false;
+}
+
 void client_core::on_read(const std::shared_ptr<connection_io>& io,
                           const boost::system::error_code& ec, std::size_t n) {
+  read_messages(io, ec, n);
+  if (handler_exception_) std::rethrow_exception(std::exchange(handler_exception_, nullptr));
+}
+
+void client_core::read_messages(const std::shared_ptr<connection_io>& io,
+                                const boost::system::error_code& ec, std::size_t n) {
   if (io != io_ || shut_) return;
   if (ec) {
     if (const auto e = io->parser.finish()) {
@@ -330,7 +374,7 @@ void client_core::on_read(const std::shared_ptr<connection_io>& io,
     const auto r = io->parser.next(inbound_);
     if (r.status == proto::parse_status::need_more) {
       session_.end_of_input();
-      drive();
+      drive_after_read();
       if (io != io_ || shut_) return;
       break;
     }
@@ -340,7 +384,7 @@ void client_core::on_read(const std::shared_ptr<connection_io>& io,
       continue;
     }
     const auto d = session_.on_message(inbound_);
-    drive();
+    drive_after_read();
     if (io != io_ || shut_) return;
     if (d == delivery::event) {
       hub_.emit_event(inbound_);

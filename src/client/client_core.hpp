@@ -18,6 +18,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,6 +83,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
   // Opens the transport the session asked for (drive() checks take_connect_request()).
   void open_connection();
   void publish();
+  void publish_info();  // banner and last error, for readers on any thread
   void arm_timer();
   void on_timer(std::uint64_t seq, const boost::system::error_code& ec);
   void on_connected(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec);
@@ -90,6 +92,10 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void on_readable(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec);
   void on_read(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec,
                std::size_t n);
+  void read_messages(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec,
+                     std::size_t n);
+  void complete_finished();
+  void drive_after_read();
   void start_write();
   void on_written(const std::shared_ptr<connection_io>& io, const boost::system::error_code& ec);
   void drop_connection();
@@ -117,6 +123,17 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::uint64_t timer_seq_ = 0;
   bool shut_ = false;
   std::vector<finished_op> completing_;
+  // Set while on_read's own drive() runs (not one nested in a slot): its completions may run
+  // their handlers inline (complete_here), never inside an initiating function.
+  bool in_read_ = false;
+  unsigned drive_depth_ = 0;
+  // Set while such a handler runs: a drive() it causes (it sends the next action) only asks
+  // the running drive() to go round again.
+  bool completing_here_ = false;
+  bool drive_again_ = false;
+  // The first exception a handler run inline threw; rethrown once on_read has left the
+  // client consistent (the read restarted), as if the handler had been posted.
+  std::exception_ptr handler_exception_;
   // Why the connection's TLS failed (certificate verification, a file, an alert during
   // login): more precise than the session's message, so last_error_message() shows it.
   std::string transport_error_;

@@ -5,11 +5,14 @@
 
 #include "ami/testing/server.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>  // compiled once, in tools_dial_test.cpp
 
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <map>
 #include <memory>
@@ -257,8 +260,24 @@ TEST_SUITE("ami-events") {
     const auto lines = split_lines(p.out());
     REQUIRE(lines.size() == 1);
     CHECK(contains(lines[0], "TestAfter"));
-    CHECK(contains(p.err(), "reconnecting in 0.25 s"));
+    // async_run's backoff: a delay drawn from [0, 0.25 s] before the first reconnect.
+    CHECK(contains(p.err(), "reconnecting in 0."));
     CHECK(f.srv.connection_count() == 2);
+  }
+
+  TEST_CASE("a server that cannot be reached exits 2 without retrying") {
+    std::uint16_t closed_port = 0;
+    {
+      boost::asio::io_context io;
+      boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+      closed_port = a.local_endpoint().port();
+    }  // closed: connecting is refused
+    program p({"--url", "ami://admin:amp111@127.0.0.1:" + std::to_string(closed_port)});
+    const auto status = p.wait();
+    REQUIRE(status);
+    CHECK(*status == events::exit_connection);
+    CHECK(contains(p.err(), "cannot log in to ami://admin:***@127.0.0.1:"));
+    CHECK_FALSE(contains(p.err(), "reconnecting"));
   }
 
   TEST_CASE("--duration ends a quiet run with exit 0") {

@@ -15,6 +15,7 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
@@ -117,6 +118,11 @@ class async_op final : public operation {
     auto slot = boost::asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) slot.clear();
     boost::asio::post(work_, Result::bind(std::move(handler_), ec, std::move(r)));
+  }
+  void complete_here(const boost::system::error_code& ec, response r) override {
+    auto slot = boost::asio::get_associated_cancellation_slot(handler_);
+    if (slot.is_connected()) slot.clear();
+    boost::asio::dispatch(work_, Result::bind(std::move(handler_), ec, std::move(r)));
   }
 
  private:

@@ -6,6 +6,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <memory>
+#include <utility>
 
 namespace ami::detail {
 
@@ -20,6 +21,13 @@ class operation {
   // hand the result to the user's handler through its executor; the handler never runs
   // inside this call.
   virtual void complete(const boost::system::error_code& ec, response r) = 0;
+  // The same, called from the client's I/O completions only (never from inside an
+  // initiating function): the handler may run inside this call when its executor is the one
+  // running here, which saves a trip through the scheduler per action. It may throw what
+  // the handler throws.
+  virtual void complete_here(const boost::system::error_code& ec, response r) {
+    complete(ec, std::move(r));
+  }
 };
 
 using operation_ptr = std::unique_ptr<operation>;
