@@ -7,8 +7,20 @@ namespace {
 
 constexpr std::size_t line_overhead = 4;  // ": " and "\r\n"
 
+// A plain loop: find_first_of with a two-character set calls memchr once per character,
+// which made this check the largest cost of sending a short action.
 bool has_line_break(std::string_view s) noexcept {
-  return s.find_first_of("\r\n") != std::string_view::npos;
+  for (const char c : s) {
+    if (c == '\r' || c == '\n') return true;
+  }
+  return false;
+}
+
+bool has_break_or_colon(std::string_view s) noexcept {
+  for (const char c : s) {
+    if (c == '\r' || c == '\n' || c == ':') return true;
+  }
+  return false;
 }
 
 void append_line(std::string& out, std::string_view key, std::string_view value) {
@@ -21,8 +33,7 @@ void append_line(std::string& out, std::string_view key, std::string_view value)
 }  // namespace
 
 std::optional<error> check_field(std::string_view key, std::string_view value) noexcept {
-  if (key.empty() || key.find(':') != std::string_view::npos || has_line_break(key) ||
-      has_line_break(value)) {
+  if (key.empty() || has_break_or_colon(key) || has_line_break(value)) {
     return error::invalid_field;
   }
   if (key.size() + value.size() + line_overhead > max_outbound_line) return error::field_too_long;
