@@ -523,18 +523,17 @@ inline int run_events(const std::vector<std::string>& args, std::ostream& out, s
         note(text);
       });
   // async_run keeps the session up; the monitor only decides that a first failure is final.
-  boost::signals2::scoped_connection transitions =
-      c.on_transition([&](const state_transition& t) {
-        if (stopping) return;
-        if (t.state == connection_state::logged_in && !ever_logged_in) first_login();
-        if (t.state != connection_state::backing_off) return;
-        if (!ever_logged_in) {
-          cannot_log_in(t.reason);
-          return;
-        }
-        note("reconnecting in " +
-             detail::fixed(static_cast<double>(t.delay.count()) / 1000.0, 2) + " s");
-      });
+  boost::signals2::scoped_connection transitions = c.on_transition([&](const state_transition& t) {
+    if (stopping) return;
+    if (t.state == connection_state::logged_in && !ever_logged_in) first_login();
+    if (t.state != connection_state::backing_off) return;
+    if (!ever_logged_in) {
+      cannot_log_in(t.reason);
+      return;
+    }
+    note("reconnecting in " + detail::fixed(static_cast<double>(t.delay.count()) / 1000.0, 2) +
+         " s");
+  });
   boost::signals2::scoped_connection events = c.on_event([&](const event& e) {
     if (stopping || !detail::selected(o, e)) return;
     ++seen;

@@ -96,8 +96,8 @@ class release_guard {
 };
 
 using handle_signal =
-    boost::signals2::signal<void(), boost::signals2::optional_last_value<void>, int,
-                            std::less<int>, boost::function<void()>,
+    boost::signals2::signal<void(), boost::signals2::optional_last_value<void>, int, std::less<int>,
+                            boost::function<void()>,
                             boost::function<void(const boost::signals2::connection&)>,
                             watched_mutex>;
 

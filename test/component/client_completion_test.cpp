@@ -38,7 +38,8 @@ TEST_SUITE("client: completions") {
       });
     };
     next();
-    REQUIRE(run_until(f.io, [&] { return done == total; }, 30s));
+    REQUIRE(run_until(
+        f.io, [&] { return done == total; }, 30s));
     CHECK(failed == 0);
   }
 
@@ -71,8 +72,9 @@ TEST_SUITE("client: completions") {
     CHECK(order == std::vector<std::string>{"failed from handler", "failed from slot"});
   }
 
-  TEST_CASE("a handler that throws: run() rethrows it; the other completions of that read and "
-            "the connection go on") {
+  TEST_CASE(
+      "a handler that throws: run() rethrows it; the other completions of that read and "
+      "the connection go on") {
     client_fixture f;
     f.connect_ok();
     // Three Pings answered in one read (the server holds its answers back, then sends them
@@ -84,11 +86,10 @@ TEST_SUITE("client: completions") {
       throw std::runtime_error("from a handler");
     });
     for (int i = 0; i < 2; ++i) {
-      f.c.async_send(ami::action("Ping"),
-                     [&](boost::system::error_code ec, ami::response) {
-                       CHECK_FALSE(ec);
-                       ++completed;
-                     });
+      f.c.async_send(ami::action("Ping"), [&](boost::system::error_code ec, ami::response) {
+        CHECK_FALSE(ec);
+        ++completed;
+      });
     }
     REQUIRE(f.server_got("Ping", 3));
     f.srv.stall(false);
@@ -96,7 +97,8 @@ TEST_SUITE("client: completions") {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (completed < 3 && std::chrono::steady_clock::now() < deadline) {
       try {
-        run_until(f.io, [&] { return completed == 3; }, 1s);
+        run_until(
+            f.io, [&] { return completed == 3; }, 1s);
       } catch (const std::runtime_error& e) {
         CHECK(std::string(e.what()) == "from a handler");
         thrown = true;
