@@ -24,6 +24,7 @@ constexpr std::uint32_t P_SYS = priv::system, P_CALL = priv::call, P_REP = priv:
                         P_CMD = priv::command;
 
 constexpr action_info action_table[] = {
+    {"AGI", priv::agi, "Add an AGI command to the queue of a channel in Async AGI."},
     {"AbsoluteTimeout", P_SYS | P_CALL, "Hang up a channel after a number of seconds."},
     {"Challenge", 0, "Ask for an MD5 login challenge."},
     {"ChangeMonitor", P_CALL, "Rename the recording of a monitored channel."},
@@ -67,7 +68,7 @@ std::string priv_text(std::uint32_t need) {
   static const std::pair<std::uint32_t, const char*> names[] = {
       {priv::system, "system"},      {priv::call, "call"},       {priv::agent, "agent"},
       {priv::user, "user"},          {priv::command, "command"}, {priv::reporting, "reporting"},
-      {priv::originate, "originate"}};
+      {priv::originate, "originate"}, {priv::agi, "agi"}};
   std::string out;
   for (const auto& [bit, name] : names) {
     if (need & bit) out.append(name).append(",");
@@ -368,7 +369,17 @@ outcome pbx_model::originate(connection& c, const ami::message& a) {
     }
   };
   // The call starts after the response is on its way, as Asterisk's originate thread does.
-  asio::post(st_.io_, [this, op, timeout, finish] { dial(nullptr, op->channel, timeout, finish); });
+  asio::post(st_.io_, [this, op, timeout, finish] {
+    auto leg = dial(nullptr, op->channel, timeout, finish);
+    // Both halves of a Local channel carry the caller ID before the dialplan runs (AGI
+    // reports it in agi_callerid).
+    if (!leg || leg->tech != "Local" || op->cid_num == "<unknown>") return;
+    for (const auto& half : {leg, leg->local_peer.lock()}) {
+      if (!half) continue;
+      half->cid_num = op->cid_num;
+      half->cid_name = op->cid_name;
+    }
+  });
   return op->async ? outcome::done : outcome::pending;
 }
 
@@ -425,6 +436,7 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
     return outcome::done;
   }
   if (n == "Originate") return originate(c, a);
+  if (n == "AGI") return agi_action(c, a);
   if (n == "Hangup") {
     if (channel.empty()) return error("No channel specified");
     auto ch = find(channel);
