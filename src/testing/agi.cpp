@@ -115,8 +115,8 @@ std::vector<std::string> split_args(const std::string& line) {
 }
 
 struct agi_command {
-  const char* name;  // lower case words
-  bool dead_ok;      // runs on a hung-up channel
+  const char* name;                // lower case words
+  bool dead_ok;                    // runs on a hung-up channel
   std::size_t min_args, max_args;  // argc, command words included
   const char* usage;
 };
@@ -124,7 +124,8 @@ struct agi_command {
 constexpr std::size_t no_limit = 1000;
 
 constexpr agi_command agi_commands[] = {
-    {"answer", false, 1, no_limit, " Usage: ANSWER\n  Answers the channel if it is not in answer state."},
+    {"answer", false, 1, no_limit,
+     " Usage: ANSWER\n  Answers the channel if it is not in answer state."},
     {"asyncagi break", true, 2, no_limit,
      " Usage: ASYNCAGI BREAK\n  Returns the channel to the dialplan (Async AGI only)."},
     {"channel status", false, 2, 3,
@@ -252,8 +253,7 @@ struct agi_run {
   void ok(const std::string& text) { finish(200, "Success", text); }
   void failed(const std::string& text) { finish(-1, "Failure", text); }
   // Waits d on the channel, then runs fn; a hangup meanwhile gives `on_hangup` instead.
-  void wait(std::chrono::milliseconds d, std::function<void()> fn,
-            std::function<void()> on_hangup);
+  void wait(std::chrono::milliseconds d, std::function<void()> fn, std::function<void()> on_hangup);
   long samples_since_start() const;
   // The next scripted digit when it is among `accept` ("" accepts none, "*" any).
   char digit_for(const std::string& accept) const;
@@ -474,8 +474,7 @@ void agi_run::dispatch(const agi_command& cmd) {
     return ok("200 result=1\n");
   }
   if (name == "database del") {
-    return ok(pbx.astdb_.erase(args[2] + "/" + args[3]) > 0 ? "200 result=1\n"
-                                                            : "200 result=0\n");
+    return ok(pbx.astdb_.erase(args[2] + "/" + args[3]) > 0 ? "200 result=1\n" : "200 result=0\n");
   }
   if (name == "database deltree") {
     const std::string prefix = args[2] + "/" + (args.size() == 4 ? args[3] + "/" : "");
@@ -499,28 +498,25 @@ void agi_run::dispatch(const agi_command& cmd) {
   ok("200 result=0\n");
 }
 
-void agi_run::play(const std::string& file, long offset, const std::string& escape,
-                   bool control) {
+void agi_run::play(const std::string& file, long offset, const std::string& escape, bool control) {
   const long total = file_samples(file);
   offset = std::clamp(offset, 0L, total);
   const auto unit = pbx.cfg_.time_unit;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      unit * (total - offset) / samples_per_second);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(unit * (total - offset) /
+                                                                          samples_per_second);
   auto report = [this, control, offset, total](int result, long pos, const char* status) {
     pos = std::clamp(offset + pos, 0L, total);
     if (control) {
       pbx.set_var(*c, "CPLAYBACKSTATUS", status, true);
       pbx.set_var(*c, "CPLAYBACKOFFSET", std::to_string(pos / 8), true);
-      return std::string("200 result=") + std::to_string(result) + " endpos=" +
-             std::to_string(pos / 8) + "\n";
+      return std::string("200 result=") + std::to_string(result) +
+             " endpos=" + std::to_string(pos / 8) + "\n";
     }
     pbx.set_var(*c, "PLAYBACKSTATUS", "SUCCESS", true);
-    return std::string("200 result=") + std::to_string(result) +
-           " endpos=" + std::to_string(pos) + "\n";
+    return std::string("200 result=") + std::to_string(result) + " endpos=" + std::to_string(pos) +
+           "\n";
   };
-  auto on_hangup = [this, report] {
-    failed(report(-1, samples_since_start(), "ERROR"));
-  };
+  auto on_hangup = [this, report] { failed(report(-1, samples_since_start(), "ERROR")); };
   if (const char d = digit_for(escape)) {
     const auto at = std::min<std::chrono::milliseconds>(pbx.cfg_.step, left);
     wait(
@@ -533,8 +529,7 @@ void agi_run::play(const std::string& file, long offset, const std::string& esca
     return;
   }
   wait(
-      left, [this, report, total, offset] { ok(report(0, total - offset, "SUCCESS")); },
-      on_hangup);
+      left, [this, report, total, offset] { ok(report(0, total - offset, "SUCCESS")); }, on_hangup);
 }
 
 void agi_run::say(std::size_t items, const std::string& escape) {
@@ -550,7 +545,8 @@ void agi_run::say(std::size_t items, const std::string& escape) {
         on_hangup);
     return;
   }
-  wait(length, [this] { ok("200 result=0\n"); }, on_hangup);
+  wait(
+      length, [this] { ok("200 result=0\n"); }, on_hangup);
 }
 
 void agi_run::get_data() {
@@ -589,8 +585,7 @@ void agi_run::get_option() {
   const auto play_time = std::chrono::duration_cast<std::chrono::milliseconds>(
       pbx.cfg_.time_unit * total / samples_per_second);
   auto on_hangup = [this, total] {
-    failed("200 result=-1 endpos=" + std::to_string(std::min(samples_since_start(), total)) +
-           "\n");
+    failed("200 result=-1 endpos=" + std::to_string(std::min(samples_since_start(), total)) + "\n");
   };
   if (const char d = digit_for(args[3])) {
     wait(
@@ -613,8 +608,8 @@ void agi_run::wait_for_digit() {
   if (!to_long(args[3], timeout_ms)) {
     const auto* cmd = find_command(args);
     return finish(520, "Usage",
-                  std::string("520-Invalid command syntax.  Proper usage follows:\n") +
-                      cmd->usage + "\n520 End of proper usage.\n");
+                  std::string("520-Invalid command syntax.  Proper usage follows:\n") + cmd->usage +
+                      "\n520 End of proper usage.\n");
   }
   auto on_hangup = [this] { failed("200 result=-1\n"); };
   if (!a->dtmf.empty()) {
@@ -694,7 +689,8 @@ void agi_run::exec_app() {
     } catch (const std::exception&) {
       secs = 0;
     }
-    wait(pbx.units(secs), [this] { ok("200 result=0\n"); }, on_hangup);
+    wait(
+        pbx.units(secs), [this] { ok("200 result=0\n"); }, on_hangup);
     return;
   }
   if (iequals(app, "Playback")) {
@@ -791,8 +787,8 @@ std::string pbx_model::agi_env(const chan& c, const agi_state& a) const {
   line("agi_priority", std::to_string(c.priority));
   line("agi_enhanced", "0.0");
   line("agi_accountcode", c.account);
-  line("agi_threadid", std::to_string(140000000000000ULL + (std::hash<std::string>{}(c.name) %
-                                                            1000000000ULL)));
+  line("agi_threadid",
+       std::to_string(140000000000000ULL + (std::hash<std::string>{}(c.name) % 1000000000ULL)));
   for (std::size_t i = 0; i < a.args.size(); ++i) {
     line("agi_arg_" + std::to_string(i + 1), a.args[i]);
   }
@@ -840,19 +836,18 @@ void pbx_model::agi_start(const std::shared_ptr<chan>& c, const extension& x) {
   }
   a->socket = std::make_unique<tcp::socket>(st_.io_);
   std::weak_ptr<chan> weak = c;
-  a->socket->async_connect(
-      tcp::endpoint(addr, static_cast<unsigned short>(port)),
-      [this, weak, a](boost::system::error_code err) {
-        auto ch = weak.lock();
-        if (a->ended || !ch || ch->agi != a) return;
-        if (err) {
-          // Asterisk gives up on the script and goes on in the dialplan.
-          agi_end(ch, a->dead ? "HANGUP" : "FAILURE", a->dead);
-          return;
-        }
-        a->connected = true;
-        agi_connected(ch);
-      });
+  a->socket->async_connect(tcp::endpoint(addr, static_cast<unsigned short>(port)),
+                           [this, weak, a](boost::system::error_code err) {
+                             auto ch = weak.lock();
+                             if (a->ended || !ch || ch->agi != a) return;
+                             if (err) {
+                               // Asterisk gives up on the script and goes on in the dialplan.
+                               agi_end(ch, a->dead ? "HANGUP" : "FAILURE", a->dead);
+                               return;
+                             }
+                             a->connected = true;
+                             agi_connected(ch);
+                           });
 }
 
 void pbx_model::agi_connected(const std::shared_ptr<chan>& c) {
@@ -869,23 +864,22 @@ void pbx_model::agi_read(const std::shared_ptr<chan>& c) {
   auto a = c->agi;
   std::weak_ptr<chan> weak = c;
   // Asterisk reads lines of at most 2 KiB; a longer one ends the script.
-  asio::async_read_until(
-      *a->socket, asio::dynamic_buffer(a->inbuf, 2048), '\n',
-      [this, weak, a](boost::system::error_code ec, std::size_t n) {
-        auto ch = weak.lock();
-        if (a->ended || !ch || ch->agi != a) return;
-        if (ec) {
-          a->eof = true;
-          agi_pump(ch);
-          return;
-        }
-        std::string line = a->inbuf.substr(0, n - 1);
-        a->inbuf.erase(0, n);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        a->queue.push_back({std::move(line), ""});
-        agi_pump(ch);
-        agi_read(ch);
-      });
+  asio::async_read_until(*a->socket, asio::dynamic_buffer(a->inbuf, 2048), '\n',
+                         [this, weak, a](boost::system::error_code ec, std::size_t n) {
+                           auto ch = weak.lock();
+                           if (a->ended || !ch || ch->agi != a) return;
+                           if (ec) {
+                             a->eof = true;
+                             agi_pump(ch);
+                             return;
+                           }
+                           std::string line = a->inbuf.substr(0, n - 1);
+                           a->inbuf.erase(0, n);
+                           if (!line.empty() && line.back() == '\r') line.pop_back();
+                           a->queue.push_back({std::move(line), ""});
+                           agi_pump(ch);
+                           agi_read(ch);
+                         });
 }
 
 void pbx_model::agi_write(const std::shared_ptr<agi_state>& a, std::string bytes) {

@@ -66,8 +66,8 @@ constexpr action_info action_table[] = {
 std::string priv_text(std::uint32_t need) {
   if (need == 0) return "<none>";
   static const std::pair<std::uint32_t, const char*> names[] = {
-      {priv::system, "system"},      {priv::call, "call"},       {priv::agent, "agent"},
-      {priv::user, "user"},          {priv::command, "command"}, {priv::reporting, "reporting"},
+      {priv::system, "system"},       {priv::call, "call"},       {priv::agent, "agent"},
+      {priv::user, "user"},           {priv::command, "command"}, {priv::reporting, "reporting"},
       {priv::originate, "originate"}, {priv::agi, "agi"}};
   std::string out;
   for (const auto& [bit, name] : names) {

@@ -4,9 +4,9 @@
 #include "ami/testing/server.hpp"
 #include "raw_client.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
-#include <doctest/doctest.h>
 
 #include <optional>
 #include <sstream>
@@ -76,10 +76,9 @@ server_options opts(const std::string& version) {
 // Sends an AGI action and returns its Response.
 ami::message agi_action(raw_client& c, const std::string& channel, const std::string& command,
                         const std::string& id) {
-  c.action("AGI", {{"ActionID", "a-" + id},
-                   {"Channel", channel},
-                   {"Command", command},
-                   {"CommandID", id}});
+  c.action(
+      "AGI",
+      {{"ActionID", "a-" + id}, {"Channel", channel}, {"Command", command}, {"CommandID", id}});
   ami::message r;
   REQUIRE(c.next_response(r));
   return r;
@@ -226,8 +225,7 @@ TEST_SUITE("simulated PBX: AGI") {
       CHECK(std::string(start.get_or("Env")).substr(start.get_or("Env").size() - 6) == "%0A%0A");
       CHECK(env.find("agi_request: async\n") == 0);
       CHECK(env.find("agi_channel: " + chan + "\n") != std::string::npos);
-      CHECK(env.find("agi_callerid: 5552000\nagi_calleridname: AGI Caller\n") !=
-            std::string::npos);
+      CHECK(env.find("agi_callerid: 5552000\nagi_calleridname: AGI Caller\n") != std::string::npos);
       CHECK(env.find("agi_extension: 800\nagi_priority: 1\n") != std::string::npos);
       CHECK(env.find(version == "7.0.3" ? "agi_version: 18." : "agi_version: GIT-master") !=
             std::string::npos);
@@ -249,8 +247,9 @@ TEST_SUITE("simulated PBX: AGI") {
         if (i == 2) CHECK(s.variable(chan, "IVR_DIGITS") == "12 34");
       }
       CHECK(has_channel(s, chan));
-      c.action("AGI", {{"ActionID", "h"}, {"Channel", chan}, {"Command", "HANGUP"},
-                       {"CommandID", "cmd7"}});
+      c.action(
+          "AGI",
+          {{"ActionID", "h"}, {"Channel", chan}, {"Command", "HANGUP"}, {"CommandID", "cmd7"}});
       ami::message exec;
       REQUIRE(c.next_event("AsyncAGIExec", exec));
       CHECK(field_names(exec) == field_names(cap_exec[7]));
@@ -290,7 +289,7 @@ TEST_SUITE("simulated PBX: AGI") {
     CHECK(run("CHANNEL STATUS") == "200 result=6\n");
     CHECK(run("CHANNEL STATUS PJSIP/nobody-00000000") == "200 result=-1\n");
     CHECK(run("GET DATA beep 1000 4") == "200 result=12\n");
-    CHECK(run("WAIT FOR DIGIT 1000") == "200 result=53\n");  // '5'
+    CHECK(run("WAIT FOR DIGIT 1000") == "200 result=53\n");               // '5'
     CHECK(run("STREAM FILE beep \"\"") == "200 result=0 endpos=3520\n");  // '#' is not an escape
     const auto interrupted = run("STREAM FILE hello-world #");
     CHECK(interrupted.rfind("200 result=35 endpos=", 0) == 0);
@@ -423,8 +422,7 @@ TEST_SUITE("simulated PBX: AGI") {
       const auto cap = ami::test::read_data(file);
       const auto cap_env = cap.substr(0, cap.find("\n\n") + 2);
       CHECK(env_keys(env) == env_keys(cap_env));
-      CHECK(env.find("agi_network: yes\nagi_network_script: ivr\nagi_request: " + url + "\n") ==
-            0);
+      CHECK(env.find("agi_network: yes\nagi_network_script: ivr\nagi_request: " + url + "\n") == 0);
       CHECK(env.find("agi_callerid: 5553000\nagi_calleridname: FastAGI Caller\n") !=
             std::string::npos);
       const auto chan_at = env.find("agi_channel: ") + 13;
@@ -456,8 +454,8 @@ TEST_SUITE("simulated PBX: AGI") {
     agi_peer peer;
     server s(opts("13.0.0"));
     s.start();
-    auto x = agi_ext("812", "agi://127.0.0.1:" + std::to_string(peer.port()) + "/menu?lang=en",
-                     "7", 2);
+    auto x =
+        agi_ext("812", "agi://127.0.0.1:" + std::to_string(peer.port()) + "/menu?lang=en", "7", 2);
     x.agi_args = {"alpha", "beta"};
     s.add_extension(x);
     raw_client c;
