@@ -21,6 +21,8 @@ struct agi_line {
   std::string id;  // AsyncAGI CommandID ("" for FastAGI)
 };
 
+struct agi_run;
+
 struct agi_state {
   bool async = true;
   std::string request;  // "async" or the FastAGI URL
@@ -41,6 +43,7 @@ struct agi_state {
   std::unique_ptr<asio::steady_timer> timer;  // the running command's wait
   // Ends the running command as a hangup ends it.
   std::function<void()> on_hangup;
+  std::shared_ptr<agi_run> current;  // the running command
   std::unique_ptr<tcp::socket> socket;
   std::string inbuf;
   std::deque<std::string> outq;
@@ -51,6 +54,7 @@ struct agi_state {
 void stop_agi(agi_state& a) {
   a.ended = true;
   a.on_hangup = nullptr;
+  a.current.reset();
   if (a.timer) a.timer->cancel();
   if (a.socket) {
     boost::system::error_code ignored;
@@ -266,13 +270,12 @@ struct agi_run {
   void exec_app();
   std::string value(const std::string& name) const;
   std::string expand(const std::string& expr) const;
-  std::shared_ptr<agi_run> self{};  // keeps the run alive while it waits
 };
 
 void agi_run::start(pbx_model& pbx, const std::shared_ptr<chan>& c, const agi_line& l) {
   auto r = std::make_shared<agi_run>(agi_run{pbx, c, c->agi, split_args(l.text), l.text, l.id,
                                              std::to_string(pbx.rng_() % 2000000000U)});
-  r->self = r;
+  c->agi->current = r;
   auto& a = *r->a;
   const int index = a.executed++;
   {
@@ -306,8 +309,8 @@ void agi_run::start(pbx_model& pbx, const std::shared_ptr<chan>& c, const agi_li
 }
 
 void agi_run::finish(int code, const char* result, const std::string& text) {
-  if (!self) return;
-  auto keep = std::move(self);
+  if (a->current.get() != this) return;
+  auto keep = std::move(a->current);
   a->running = false;
   a->on_hangup = nullptr;
   if (a->timer) a->timer->cancel();
@@ -330,7 +333,7 @@ void agi_run::wait(std::chrono::milliseconds d, std::function<void()> fn,
   if (!a->timer) a->timer = std::make_unique<asio::steady_timer>(pbx.st_.io_);
   a->on_hangup = std::move(on_hangup);
   a->timer->expires_after(d);
-  std::weak_ptr<agi_run> weak = self;
+  std::weak_ptr<agi_run> weak = a->current;
   a->timer->async_wait([weak, fn = std::move(fn)](boost::system::error_code ec) {
     auto r = weak.lock();
     if (ec || !r || !r->a->running || r->a->ended) return;
@@ -428,7 +431,6 @@ void agi_run::dispatch(const agi_command& cmd) {
     if (!target) return ok("200 result=0\n");
     agi_run other = *this;
     other.c = target;
-    other.self = nullptr;
     return ok("200 result=1 (" + other.expand(args[3]) + ")\n");
   }
   if (name == "set context") {
@@ -882,32 +884,32 @@ void pbx_model::agi_read(const std::shared_ptr<chan>& c) {
                          });
 }
 
+namespace {
+
+// Writes the queued lines one after another; a failed write drops the rest (the script is
+// gone, and the read side sees it).
+void flush(const std::shared_ptr<agi_state>& a) {
+  if (a->write_busy || a->outq.empty() || a->ended || !a->socket) return;
+  a->write_busy = true;
+  a->writing = std::move(a->outq.front());
+  a->outq.pop_front();
+  asio::async_write(*a->socket, asio::buffer(a->writing),
+                    [a](boost::system::error_code ec, std::size_t) {
+                      a->write_busy = false;
+                      if (ec) {
+                        a->outq.clear();
+                        return;
+                      }
+                      flush(a);
+                    });
+}
+
+}  // namespace
+
 void pbx_model::agi_write(const std::shared_ptr<agi_state>& a, std::string bytes) {
   if (!a->socket || a->ended) return;
   a->outq.push_back(std::move(bytes));
-  if (a->write_busy) return;
-  a->write_busy = true;
-  auto next = std::make_shared<std::function<void()>>();
-  *next = [a, next] {
-    if (a->outq.empty() || a->ended) {
-      a->write_busy = false;
-      *next = nullptr;  // breaks the cycle
-      return;
-    }
-    a->writing = std::move(a->outq.front());
-    a->outq.pop_front();
-    asio::async_write(*a->socket, asio::buffer(a->writing),
-                      [a, next](boost::system::error_code ec, std::size_t) {
-                        if (ec) {
-                          a->outq.clear();
-                          a->write_busy = false;
-                          *next = nullptr;
-                          return;
-                        }
-                        (*next)();
-                      });
-  };
-  (*next)();
+  flush(a);
 }
 
 void pbx_model::agi_reply(const std::shared_ptr<chan>& c, const std::string& id,
