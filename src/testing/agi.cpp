@@ -448,17 +448,12 @@ void agi_run::dispatch(const agi_command& cmd) {
     return ok("200 result=0\n");
   }
   if (name == "set callerid") {
-    const std::string& v = args[2];
-    const auto lt = v.find('<');
-    const auto gt = v.find('>');
-    if (lt != std::string::npos && gt != std::string::npos && gt > lt) {
-      ch.cid_num = v.substr(lt + 1, gt - lt - 1);
-      auto n = v.substr(0, lt);
-      while (!n.empty() && n.back() == ' ') n.pop_back();
-      if (n.size() >= 2 && n.front() == '"' && n.back() == '"') n = n.substr(1, n.size() - 2);
-      if (!n.empty()) ch.cid_name = n;
+    std::string cid_name, cid_num;
+    if (split_callerid(args[2], cid_name, cid_num)) {
+      ch.cid_num = cid_num;
+      if (!cid_name.empty()) ch.cid_name = cid_name;
     } else {
-      ch.cid_num = v;
+      ch.cid_num = args[2];
     }
     return ok("200 result=1\n");
   }

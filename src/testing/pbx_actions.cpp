@@ -83,6 +83,23 @@ const action_info* find_action(std::string_view name) {
   return nullptr;
 }
 
+}  // namespace
+
+bool split_callerid(const std::string& v, std::string& name, std::string& num) {
+  const auto lt = v.find('<');
+  const auto gt = v.find('>');
+  if (lt == std::string::npos || gt == std::string::npos || gt < lt) return false;
+  num = v.substr(lt + 1, gt - lt - 1);
+  name = v.substr(0, lt);
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+    name = name.substr(1, name.size() - 2);
+  }
+  return true;
+}
+
+namespace {
+
 bool is_true(std::string_view v) {
   return iequals(v, "true") || iequals(v, "yes") || iequals(v, "on") || iequals(v, "y") ||
          iequals(v, "t") || v == "1";
@@ -297,15 +314,9 @@ outcome pbx_model::originate(connection& c, const ami::message& a) {
   }
   if (auto cid = a.get("CallerID")) {
     const std::string v(*cid);
-    const auto lt = v.find('<');
-    const auto gt = v.find('>');
-    if (lt != std::string::npos && gt != std::string::npos && gt > lt) {
-      op->cid_num = v.substr(lt + 1, gt - lt - 1);
-      auto name = v.substr(0, lt);
-      while (!name.empty() && name.back() == ' ') name.pop_back();
-      if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
-        name = name.substr(1, name.size() - 2);
-      }
+    std::string name, num;
+    if (split_callerid(v, name, num)) {
+      op->cid_num = num;
       op->cid_name = name.empty() ? "<unknown>" : name;
     } else if (!v.empty()) {
       op->cid_num = op->cid_name = v;

@@ -39,7 +39,11 @@ struct extension {
   // digits (GET DATA, WAIT FOR DIGIT, an escape digit of STREAM FILE...).
   std::string dtmf{};
   // behaviour::agi: the caller hangs up while the AGI command with this 0-based index runs
-  // (-1: never). Commands that use the channel then end as on a hangup (result=-1).
+  // (-1: never). A command that uses the channel (ANSWER, STREAM FILE, GET DATA, WAIT FOR
+  // DIGIT...) then ends as on a hangup (result=-1); one that does not (SET VARIABLE,
+  // DATABASE...) completes. Then AsyncAGI ends (AsyncAGIEnd, the channel hangs up); FastAGI
+  // writes "HANGUP", answers 511 to commands that need a live channel, and the channel
+  // hangs up when the script closes the connection.
   int hangup_during_command = -1;
 };
 
