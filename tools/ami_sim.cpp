@@ -36,12 +36,17 @@ constexpr const char* usage =
     "\n"
     "A simulated Asterisk manager interface. Without --config it has the user admin/amp111\n"
     "(all privileges), extensions 100 (answer), 200 (echo), 300 (UserEvent), 400 (busy),\n"
-    "500 (no answer), 501 (congestion), 600 (playback), 700 (queue support).\n"
+    "500 (no answer), 501 (congestion), 600 (playback), 700 (queue support), 800\n"
+    "(AGI(agi:async): AsyncAGI through the AGI action) and 801 (FastAGI to\n"
+    "agi://127.0.0.1:4574/ivr).\n"
     "--events-per-second N generates call-center traffic at about N events per second.\n"
     "--listen defaults to 127.0.0.1:5038 (port 0 picks a free one).\n"
     "--version is the AMI version of the banner: 13.0.0 (Asterisk master), 9.0.0 (20),\n"
     "7.0.3 (18, with chan_sip and IAX2 peers), 2.5.0 (13, legacy Command output).\n"
-    "--config takes JSON: see tools/ami-sim.example.json for every key.\n"
+    "--config takes JSON: see tools/ami-sim.example.json for every key. An extension with\n"
+    "\"action\": \"agi\" runs AGI: \"argument\" is agi:async or agi://HOST:PORT/script,\n"
+    "\"agi_args\" its arguments, \"dtmf\" the digits the caller presses, and\n"
+    "\"hangup_during_command\" the 0-based index of the command the caller hangs up in.\n"
     "--tls-cert and --tls-key (PEM: certificate chain, private key) add a TLS listener for\n"
     "amis:// clients on --tls-listen (default 127.0.0.1:5039), next to the plain one;\n"
     "--tls-client-ca makes it require client certificates issued by that CA.\n";
@@ -84,9 +89,9 @@ bool flag(const json::object& o, const char* key, bool fallback) {
 
 behaviour parse_behaviour(const std::string& s) {
   static const behaviour all[] = {
-      behaviour::answer,    behaviour::echo,       behaviour::busy,
-      behaviour::no_answer, behaviour::congestion, behaviour::user_event,
-      behaviour::playback,  behaviour::queue,      behaviour::dial};
+      behaviour::answer,     behaviour::echo,       behaviour::busy,     behaviour::no_answer,
+      behaviour::congestion, behaviour::user_event, behaviour::playback, behaviour::queue,
+      behaviour::dial,       behaviour::agi};
   for (auto b : all) {
     if (s == ami::testing::to_string(b)) return b;
   }
@@ -154,6 +159,12 @@ void load_config(const std::string& path, ami::testing::server_options& opts) {
     x.argument = str(o, "argument");
     x.duration = static_cast<int>(num(o, "duration", 20));
     x.hint = str(o, "hint");
+    for (const auto& arg : array_of(o, "agi_args")) {
+      if (!arg.is_string()) throw std::runtime_error("\"agi_args\" must hold strings");
+      x.agi_args.emplace_back(arg.as_string());
+    }
+    x.dtmf = str(o, "dtmf");
+    x.hangup_during_command = static_cast<int>(num(o, "hangup_during_command", -1));
     pbx.extensions.push_back(x);
   }
   for (const auto& v : array_of(root, "queues")) {

@@ -140,6 +140,8 @@ void pbx_model::shutdown() {
     // A ringing channel and its dial state point at each other: break that here.
     c->on_result = nullptr;
     c->gone = true;
+    if (c->agi) stop_agi(*c->agi);
+    c->agi.reset();
     if (c->timer) c->timer->cancel();
     if (c->deadline) c->deadline->cancel();
   }
@@ -446,6 +448,11 @@ void pbx_model::device_changed(const std::string& device) {
 
 void pbx_model::hangup_chan(const std::shared_ptr<chan>& c, int cause) {
   if (c->gone) return;
+  if (c->agi) {
+    // The AGI notices the hangup and ends the call once its script is done.
+    agi_caller_hangup(c, cause);
+    return;
+  }
   c->gone = true;
   count(*c, -1);
   if (c->load && load_calls_live_ > 0) --load_calls_live_;
@@ -652,6 +659,7 @@ void pbx_model::run_extension(const std::shared_ptr<chan>& c, const std::string&
       newexten(*c, exten, 1, "Ringing", "");
       set_state(*c, 5);
       return;
+    case behaviour::agi: agi_start(c, *x); return;
     case behaviour::dial: {
       newexten(*c, exten, 1, "Dial", arg + ",30");
       dial(c, arg, units(30), [this, c](call_result r, const std::shared_ptr<chan>& callee) {
@@ -1071,6 +1079,7 @@ const char* to_string(behaviour b) noexcept {
     case behaviour::playback: return "playback";
     case behaviour::queue: return "queue";
     case behaviour::dial: return "dial";
+    case behaviour::agi: return "agi";
   }
   return "answer";
 }
@@ -1093,6 +1102,8 @@ pbx_config pbx_config::standard(bool sip) {
       {"501", "default", behaviour::congestion, "", 0, ""},
       {"600", "default", behaviour::playback, "hello-world", 2, ""},
       {"700", "default", behaviour::queue, "support", 0, ""},
+      {"800", "default", behaviour::agi, "agi:async", 0, ""},
+      {"801", "default", behaviour::agi, "agi://127.0.0.1:4574/ivr", 0, ""},
   };
   endpoint e100;
   e100.technology = tech;

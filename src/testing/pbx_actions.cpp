@@ -24,6 +24,7 @@ constexpr std::uint32_t P_SYS = priv::system, P_CALL = priv::call, P_REP = priv:
                         P_CMD = priv::command;
 
 constexpr action_info action_table[] = {
+    {"AGI", priv::agi, "Add an AGI command to the queue of a channel in Async AGI."},
     {"AbsoluteTimeout", P_SYS | P_CALL, "Hang up a channel after a number of seconds."},
     {"Challenge", 0, "Ask for an MD5 login challenge."},
     {"ChangeMonitor", P_CALL, "Rename the recording of a monitored channel."},
@@ -65,9 +66,9 @@ constexpr action_info action_table[] = {
 std::string priv_text(std::uint32_t need) {
   if (need == 0) return "<none>";
   static const std::pair<std::uint32_t, const char*> names[] = {
-      {priv::system, "system"},      {priv::call, "call"},       {priv::agent, "agent"},
-      {priv::user, "user"},          {priv::command, "command"}, {priv::reporting, "reporting"},
-      {priv::originate, "originate"}};
+      {priv::system, "system"},       {priv::call, "call"},       {priv::agent, "agent"},
+      {priv::user, "user"},           {priv::command, "command"}, {priv::reporting, "reporting"},
+      {priv::originate, "originate"}, {priv::agi, "agi"}};
   std::string out;
   for (const auto& [bit, name] : names) {
     if (need & bit) out.append(name).append(",");
@@ -81,6 +82,23 @@ const action_info* find_action(std::string_view name) {
   }
   return nullptr;
 }
+
+}  // namespace
+
+bool split_callerid(const std::string& v, std::string& name, std::string& num) {
+  const auto lt = v.find('<');
+  const auto gt = v.find('>');
+  if (lt == std::string::npos || gt == std::string::npos || gt < lt) return false;
+  num = v.substr(lt + 1, gt - lt - 1);
+  name = v.substr(0, lt);
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+    name = name.substr(1, name.size() - 2);
+  }
+  return true;
+}
+
+namespace {
 
 bool is_true(std::string_view v) {
   return iequals(v, "true") || iequals(v, "yes") || iequals(v, "on") || iequals(v, "y") ||
@@ -296,15 +314,9 @@ outcome pbx_model::originate(connection& c, const ami::message& a) {
   }
   if (auto cid = a.get("CallerID")) {
     const std::string v(*cid);
-    const auto lt = v.find('<');
-    const auto gt = v.find('>');
-    if (lt != std::string::npos && gt != std::string::npos && gt > lt) {
-      op->cid_num = v.substr(lt + 1, gt - lt - 1);
-      auto name = v.substr(0, lt);
-      while (!name.empty() && name.back() == ' ') name.pop_back();
-      if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
-        name = name.substr(1, name.size() - 2);
-      }
+    std::string name, num;
+    if (split_callerid(v, name, num)) {
+      op->cid_num = num;
       op->cid_name = name.empty() ? "<unknown>" : name;
     } else if (!v.empty()) {
       op->cid_num = op->cid_name = v;
@@ -368,7 +380,17 @@ outcome pbx_model::originate(connection& c, const ami::message& a) {
     }
   };
   // The call starts after the response is on its way, as Asterisk's originate thread does.
-  asio::post(st_.io_, [this, op, timeout, finish] { dial(nullptr, op->channel, timeout, finish); });
+  asio::post(st_.io_, [this, op, timeout, finish] {
+    auto leg = dial(nullptr, op->channel, timeout, finish);
+    // Both halves of a Local channel carry the caller ID before the dialplan runs (AGI
+    // reports it in agi_callerid).
+    if (!leg || leg->tech != "Local" || op->cid_num == "<unknown>") return;
+    for (const auto& half : {leg, leg->local_peer.lock()}) {
+      if (!half) continue;
+      half->cid_num = op->cid_num;
+      half->cid_name = op->cid_name;
+    }
+  });
   return op->async ? outcome::done : outcome::pending;
 }
 
@@ -425,6 +447,7 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
     return outcome::done;
   }
   if (n == "Originate") return originate(c, a);
+  if (n == "AGI") return agi_action(c, a);
   if (n == "Hangup") {
     if (channel.empty()) return error("No channel specified");
     auto ch = find(channel);

@@ -21,6 +21,10 @@ namespace ami::testing::detail {
 // What happened to a dialled channel, as Originate's Reason numbers it.
 enum class call_result { failed = 0, no_answer = 3, answered = 4, busy = 5, congestion = 8 };
 
+struct agi_state;  // agi.cpp: an AGI running on a channel
+// Closes an AGI's socket and cancels its timers (server shutdown).
+void stop_agi(agi_state& a);
+
 struct chan {
   std::string name;
   std::string uniqueid;
@@ -62,6 +66,7 @@ struct chan {
   bool load = false;                 // made by the load generator
   int talk_units = 0;                // load calls: how long the agent talks
   std::string last_hangup_cause;
+  std::shared_ptr<agi_state> agi;  // while the channel runs AGI
 };
 
 // Live channels in creation order, with a name index (both O(log n) under load).
@@ -167,6 +172,7 @@ class pbx_model {
 
  private:
   friend struct originate_op;
+  friend struct agi_run;
 
   // Events.
   void emit(field_list f);
@@ -227,6 +233,20 @@ class pbx_model {
 
   // Load generator.
   void load_tick();
+
+  // AGI (agi.cpp).
+  void agi_start(const std::shared_ptr<chan>& c, const extension& x);
+  outcome agi_action(connection& conn, const ami::message& a);
+  // The caller hangs up a channel that runs AGI: the AGI sees it and ends the call itself.
+  void agi_caller_hangup(const std::shared_ptr<chan>& c, int cause);
+  void agi_pump(const std::shared_ptr<chan>& c);
+  void agi_reply(const std::shared_ptr<chan>& c, const std::string& id, const std::string& text);
+  void agi_end(const std::shared_ptr<chan>& c, const char* status, bool hang_up);
+  void agi_connected(const std::shared_ptr<chan>& c);
+  void agi_read(const std::shared_ptr<chan>& c);
+  void agi_write(const std::shared_ptr<agi_state>& a, std::string bytes);
+  std::string agi_env(const chan& c, const agi_state& a) const;
+  std::map<std::string, std::string> astdb_;  // DATABASE GET/PUT/DEL: "family/key" -> value
 
   server_state& st_;
   pbx_config cfg_;

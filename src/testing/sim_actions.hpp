@@ -20,6 +20,8 @@ outcome deny(server_state& st, connection& c, const ami::message& action);
 void send_security_event(server_state& st, connection& c, std::string_view name, field_list extra);
 std::string random_digits();
 std::string now_iso8601();
+// "\"Name\" <number>" into its parts; false when there is no <number>.
+bool split_callerid(const std::string& v, std::string& name, std::string& num);
 // The Asterisk release that speaks this AMI version, for "core show version".
 std::string asterisk_release(const ami::proto::version& v);
 

@@ -19,6 +19,8 @@ enum class behaviour {
   playback,    // answer, play prompt `argument` for `duration`, hang up
   queue,       // answer and wait in queue `argument` for a member
   dial,        // dial endpoint `argument` (e.g. "PJSIP/101") and bridge the two
+  agi,         // run AGI: `argument` is "agi:async" (AsyncAGI over AMI) or
+               // "agi://HOST:PORT/script?query" (the PBX connects to a FastAGI server)
 };
 
 const char* to_string(behaviour b) noexcept;
@@ -31,6 +33,18 @@ struct extension {
   // Simulated seconds the call lasts once answered (answer, playback); 0 = until hung up.
   int duration = 20;
   std::string hint;  // e.g. "PJSIP/100": the device ExtensionState reports
+  // behaviour::agi: the application's arguments (agi_arg_1..N).
+  std::vector<std::string> agi_args{};
+  // behaviour::agi: the digits the caller presses, taken in order by the commands that read
+  // digits (GET DATA, WAIT FOR DIGIT, an escape digit of STREAM FILE...).
+  std::string dtmf{};
+  // behaviour::agi: the caller hangs up while the AGI command with this 0-based index runs
+  // (-1: never). A command that uses the channel (ANSWER, STREAM FILE, GET DATA, WAIT FOR
+  // DIGIT...) then ends as on a hangup (result=-1); one that does not (SET VARIABLE,
+  // DATABASE...) completes. Then AsyncAGI ends (AsyncAGIEnd, the channel hangs up); FastAGI
+  // writes "HANGUP", answers 511 to commands that need a live channel, and the channel
+  // hangs up when the script closes the connection.
+  int hangup_during_command = -1;
 };
 
 struct endpoint {
@@ -80,7 +94,8 @@ struct pbx_config {
 
   // The set-up of the servers the captures were recorded on: extensions 100 (answer and
   // wait 20 s, hint <tech>/100), 200 (echo), 300 (UserEvent), 600 (playback), 700 (queue
-  // support), plus 400 busy, 500 no answer, 501 congestion; queue `support` with member
+  // support), 800 (AGI(agi:async)), 801 (AGI(agi://127.0.0.1:4574/ivr)), plus 400 busy,
+  // 500 no answer, 501 congestion; queue `support` with member
   // Local/100@default; mailbox 1234@default; endpoints 100, 101 (offline) and trunk1
   // (PJSIP, or SIP plus IAX2 iaxpeer1 when `sip` is true).
   static pbx_config standard(bool sip = false);
