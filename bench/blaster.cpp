@@ -5,7 +5,7 @@
 // "Events: off" gets no events (for the Ping benchmarks). Plain POSIX sockets, one thread
 // per connection.
 //
-//   ami-bench-blaster --port P --events N [--clients C] [--address A]
+//   ami-bench-blaster --port P --events N [--clients C] [--address A] [--mix standard|hangup]
 //
 // Prints "blaster port=P" once listening (P is the chosen port with --port 0). Serves C
 // connections (default 1; 0 = until killed), then exits.
@@ -182,7 +182,8 @@ class connection {
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
-               "usage: ami-bench-blaster --port P --events N [--clients C] [--address A]\n");
+               "usage: ami-bench-blaster --port P --events N [--clients C] [--address A] "
+               "[--mix standard|hangup]\n");
   std::exit(2);
 }
 
@@ -193,6 +194,7 @@ int main(int argc, char** argv) {
   long port = -1;
   unsigned long long events = 0;
   long clients = 1;
+  auto mix = ami_bench::event_mix::standard;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (i + 1 >= argc) usage();
@@ -204,6 +206,13 @@ int main(int argc, char** argv) {
       clients = std::strtol(argv[++i], nullptr, 10);
     } else if (a == "--address") {
       address = argv[++i];
+    } else if (a == "--mix") {
+      const std::string_view m = argv[++i];
+      if (m == "hangup") {
+        mix = ami_bench::event_mix::hangup;
+      } else if (m != "standard") {
+        usage();
+      }
     } else {
       usage();
     }
@@ -228,7 +237,7 @@ int main(int argc, char** argv) {
   std::printf("blaster port=%u\n", static_cast<unsigned>(ntohs(sa.sin_port)));
   std::fflush(stdout);
 
-  const event_ring ring = build_ring();
+  const event_ring ring = build_ring(mix);
   std::vector<std::thread> threads;
   for (long served = 0; clients == 0 || served < clients; ++served) {
     const int fd = ::accept(listener, nullptr, nullptr);

@@ -1,6 +1,7 @@
 // The events ami-bench-blaster sends: a ring of 1,024 distinct Newchannel, Newstate, Hangup
-// and QueueMemberStatus events shaped like the ones Asterisk sends (323 to 373 bytes each).
-// Shared with ami-bench-parser so that the parser is also measured on exactly these bytes.
+// and QueueMemberStatus events (or a Hangup-heavy mix of Newchannel and Hangup) shaped like the
+// ones Asterisk sends (323 to 373 bytes each). Shared with ami-bench-parser so that the parser is
+// also measured on exactly these bytes.
 #pragma once
 
 #include <cstddef>
@@ -12,8 +13,13 @@ namespace ami_bench {
 
 struct event_ring {
   std::string bytes;
-  std::vector<std::size_t> ends;  // end offset of each event in `bytes`
+  std::vector<std::size_t> ends;   // end offset of each event in `bytes`
+  std::vector<std::string> names;  // each event's name
 };
+
+// standard: the four kinds in turn. hangup: a Hangup-heavy stream (a Newchannel, then
+// three Hangups), what a slot on Hangup sees on a busy dialer.
+enum class event_mix { standard, hangup };
 
 inline void add_channel_fields(std::string& e, const std::string& channel, int state,
                                const char* state_desc, const std::string& num,
@@ -29,7 +35,7 @@ inline void add_channel_fields(std::string& e, const std::string& channel, int s
   e += "Uniqueid: " + uniqueid + "\r\nLinkedid: " + linkedid + "\r\n";
 }
 
-inline event_ring build_ring() {
+inline event_ring build_ring(event_mix mix = event_mix::standard) {
   constexpr std::size_t ring_events = 1024;
   event_ring ring;
   for (std::size_t i = 0; i < ring_events; ++i) {
@@ -40,7 +46,8 @@ inline event_ring build_ring() {
     const std::string uniqueid = "1795662580." + std::to_string(i);
     const std::string linkedid = "1795662580." + std::to_string(i - i % 4);
     std::string e;
-    switch (i % 4) {
+    const std::size_t kind = mix == event_mix::hangup ? (i % 4 == 0 ? 0 : 2) : i % 4;
+    switch (kind) {
       case 0:
         e = "Event: Newchannel\r\nPrivilege: call,all\r\n";
         add_channel_fields(e, channel, 0, "Down", num, uniqueid, linkedid);
@@ -63,6 +70,7 @@ inline event_ring build_ring() {
              "\r\nStatus: 2\r\nPaused: 0\r\nPausedReason: \r\nRinginuse: 1\r\nWrapuptime: 0\r\n";
         break;
     }
+    ring.names.push_back(e.substr(7, e.find('\r') - 7));  // after "Event: "
     e += "\r\n";
     ring.bytes += e;
     ring.ends.push_back(ring.bytes.size());
