@@ -275,6 +275,8 @@ class Field:
         self.wire = wire
         self.prefix = prefix
         self.numeric = numeric
+        self.conditional = False  # written by Asterisk only in some cases (or versions)
+        self.versions = ""        # "since 20", "until 22" where branches differ
 
 
 class Event:
@@ -294,7 +296,28 @@ def load(spec_dir):
         snapshots = json.load(f)
     with open(spec_dir / "provenance.json", encoding="utf-8") as f:
         provenance = json.load(f)
+    with open(spec_dir / "event_headers.json", encoding="utf-8") as f:
+        provenance["event_headers"] = json.load(f)["events"]
     return actions, events, snapshots, provenance
+
+
+def header_presence(emitted, names, wire):
+    """What codegen/extract_spec.py found in Asterisk's code for header `wire` of the
+    event spelt `names`: (conditional, versions note)."""
+    for n in names:
+        e = next((v for k, v in emitted.items() if k.lower() == n.lower()), None)
+        if e is None:
+            continue
+        row = next((v for k, v in e["headers"].items() if k.lower() == wire.lower()), None)
+        if row is None:
+            continue
+        notes = []
+        if "since" in row:
+            notes.append("since Asterisk %s" % row["since"])
+        if "removed_in" in row:
+            notes.append("removed in Asterisk %s" % row["removed_in"])
+        return row["presence"] == "conditional", ", ".join(notes)
+    return False, ""
 
 
 def build_actions(raw):
@@ -435,6 +458,9 @@ def build_events(raw, snapshots, provenance, raw_actions):
                           numeric=numeric[h])
             else:
                 f = Field("text", member_name(h, x.type, EVENT_RESERVED), wire=h)
+            if f.kind in ("text", "number"):
+                f.conditional, f.versions = header_presence(
+                    provenance["event_headers"], [e["name"]] + e["aliases"], h)
             if f.member in members:
                 raise SystemExit("member clash in %s: %s" % (x.name, f.member))
             members.add(f.member)
@@ -618,6 +644,12 @@ def snapshot_headers_file(snapshots, events):
     return "\n".join(L) + "\n"
 
 
+def field_comment(f):
+    if not f.conditional:
+        return f.wire
+    return "%s, sent only in some cases%s" % (f.wire, "; " + f.versions if f.versions else "")
+
+
 def event_header(x):
     inc_extra, body_extra = read_extra("events", x.name)
     has_blocks = any(f.kind in ("channel", "bridge") for f in x.fields)
@@ -651,8 +683,9 @@ def event_header(x):
         desc += (" Numbered headers (%s) are not members: read them through raw." %
                  ", ".join(x.skipped))
     desc += (" Members are views into the event, valid as long as it is. An absent header "
-             "leaves its member empty or nullopt and is listed in missing; a number that does "
-             "not parse is nullopt and listed in bad.")
+             "leaves its member empty or nullopt and is listed in missing, unless Asterisk "
+             "sends it only in some cases; a number that does not parse is nullopt and listed "
+             "in bad.")
     L += wrap_comment(desc)
     L.append("struct %s {" % x.type)
     L.append(sv_member("event_name", x.name))
@@ -666,10 +699,12 @@ def event_header(x):
     L.append("")
     rows = []
     for f in x.fields:
-        if f.kind == "text":
+        if f.kind == "text" and f.conditional:
+            rows.append(("std::optional<std::string_view> %s;" % f.member, field_comment(f)))
+        elif f.kind == "text":
             rows.append(("std::string_view %s;" % f.member, f.wire))
         elif f.kind == "number":
-            rows.append(("%s %s;" % (NUMERIC_TYPES[f.numeric], f.member), f.wire))
+            rows.append(("%s %s;" % (NUMERIC_TYPES[f.numeric], f.member), field_comment(f)))
         else:
             rows.append(("ami::events::%s_snapshot %s;" % (f.kind, f.member),
                          "%s snapshot, %s" % (f.kind, "prefix " + f.prefix
@@ -690,9 +725,11 @@ def event_header(x):
         L.append("    ami::detail::event_reader r{e, out.missing, out.bad};")
     for f in x.fields:
         if f.kind == "text":
-            L.append("    out.%s = r.text(%s);" % (f.member, cpp_string(f.wire)))
+            L.append("    out.%s = r.%s(%s);" % (f.member, "optional_text" if f.conditional
+                                                 else "text", cpp_string(f.wire)))
         elif f.kind == "number":
-            L.append("    out.%s = r.%s(%s);" % (f.member, f.numeric, cpp_string(f.wire)))
+            L.append("    out.%s = r.%s%s(%s);" % (f.member, "optional_" if f.conditional else "",
+                                                   f.numeric, cpp_string(f.wire)))
         else:
             L.append("    out.%s.read(r, ami::events::detail::%s);" % (
                 f.member, snapshot_table_name(f.kind, f.prefix)))
@@ -878,16 +915,18 @@ def event_tests(part, total, events, snapshots):
         L.append("  full.add_field(\"Event\", %s);" % cpp_string(x.name))
         checks = []
         numbers = []  # wire names of numeric headers, for the bad-value pass
-        plain = 0     # documented headers outside snapshot blocks
+        plain = 0     # documented, always-sent headers outside snapshot blocks
+        optional_numbers = 0
         block_docs = 0
         n = 0
         for k, f in enumerate(x.fields):
-            if f.kind == "text":
+            if f.kind in ("text", "number") and not f.conditional:
                 plain += 1
+            if f.kind == "text":
                 L.append("  full.add_field(%s, %s);" % (cpp_string(f.wire), cpp_string(f.wire)))
                 checks.append(["x." + f.member, cpp_string(f.wire), cpp_string(f.member)])
             elif f.kind == "number":
-                plain += 1
+                optional_numbers += f.conditional
                 n += 1
                 value = str(n) if f.numeric == "int32" else "%dLL" % (10000000000 + n)
                 L.append("  full.add_field(%s, %s);" % (cpp_string(f.wire),
@@ -936,6 +975,9 @@ def event_tests(part, total, events, snapshots):
         L.append("  CHECK(y.missing.size() == %d);" % plain)
         L.append("  CHECK(y.bad.empty());")
         L.append("  CHECK(y.ok() == %s);" % ("true" if plain == 0 else "false"))
+        for f in x.fields:
+            if f.conditional:
+                L.append("  CHECK_FALSE(y.%s.has_value());" % f.member)
         if numbers:
             # Only the numeric headers, each unparsable: they are bad, the rest missing.
             L.append("  ami::message garbled;")
@@ -945,9 +987,56 @@ def event_tests(part, total, events, snapshots):
             L.append("  const ami::event ev_garbled{std::move(garbled)};")
             L.append("  const E z = E::from(ev_garbled);")
             L.append("  CHECK(z.bad.size() == %d);" % len(numbers))
-            L.append("  CHECK(z.missing.size() == %d);" % (plain + block_docs - len(numbers)))
+            L.append("  CHECK(z.missing.size() == %d);" % (plain + block_docs - len(numbers) + optional_numbers))
         L.append("}")
         L.append("")
+    return "\n".join(L)
+
+
+def event_reading(events):
+    """ami::test::read_typed: any event read through the struct its name selects."""
+    L = ["// " + STAMP.format(src="events.json"),
+         "// ami::test::read_typed (typed_read.hpp): an event read through the struct of its name.",
+         '#include "typed_read.hpp"', "", '#include "ami/events.hpp"',
+         '#include "ami/events/catalogue.hpp"', "",
+         "#include <doctest/doctest.h>", "", "#include <string_view>", "",
+         "namespace ev = ami::events;", "",
+         "namespace {", "",
+         "template <class E>",
+         "bool named(std::string_view name) noexcept {",
+         "  if (ami::iequals(name, E::event_name)) return true;",
+         "  for (auto a : E::aliases) {",
+         "    if (ami::iequals(name, a)) return true;",
+         "  }",
+         "  return false;",
+         "}", "",
+         "template <class E>",
+         "ami::test::typed_reading reading(const ami::event& e) {",
+         "  const auto x = E::from(e);",
+         "  return {E::event_name, x.ok(), {x.missing.begin(), x.missing.end()},",
+         "          {x.bad.begin(), x.bad.end()}};",
+         "}", "", "}  // namespace", "",
+         "namespace ami::test {", "",
+         "std::optional<typed_reading> read_typed(const ami::event& e) {",
+         "  const auto name = e.name();"]
+    for x in events:
+        L += ["  if (named<ev::%s>(name)) {" % x.type, "    return reading<ev::%s>(e);" % x.type,
+              "  }"]
+    L += ["  return std::nullopt;", "}", "", "}  // namespace ami::test", "",
+          'TEST_CASE("read_typed selects the struct of every catalogue name and alias") {']
+    L += ["  for (const auto& info : ami::events::catalogue) {",
+          "    ami::message m;",
+          "    m.add_field(\"Event\", info.name);",
+          "    const ami::event ev{std::move(m)};",
+          "    const auto r = ami::test::read_typed(ev);",
+          "    REQUIRE(r.has_value());",
+          "    CHECK(r->name == info.name);",
+          "  }",
+          "  ami::message unknown;",
+          "  unknown.add_field(\"Event\", \"NoSuchEvent\");",
+          "  const ami::event ev{std::move(unknown)};",
+          "  CHECK_FALSE(ami::test::read_typed(ev).has_value());",
+          "}", ""]
     return "\n".join(L)
 
 
@@ -1156,6 +1245,7 @@ def generate(spec_dir):
     for i, part in enumerate(parts, 1):
         files["test/unit/generated_events_%d_test.cpp" % i] = event_tests(
             i, len(parts), part, snapshots)
+    files["test/unit/generated_events_read_test.cpp"] = event_reading(events)
     files["docs/catalogue.md"] = catalogue_md(actions, events, raw_actions, raw_events)
     return files
 
