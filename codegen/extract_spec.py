@@ -4,12 +4,14 @@ writes always and which only in some cases.
 
     extract_spec.py ASTERISK_SOURCE_TREE [--branch NAME] [--commit SHA] [--out FILE]
     extract_spec.py --merge BRANCH_FILE... [--overrides FILE] [--out FILE]
+    extract_spec.py --check SPEC_DIR [--overrides FILE]
 
 The first form scans one tree (main/, apps/, channels/, res/...: only *.c and *_doc.xml are
 read) and writes that branch's findings as JSON. The second merges the files of several
 branches, oldest first, into spec/event_headers.json: a header is `conditional` when some
 branch writes it only in some cases or does not write it at all, and `since` / `removed_in`
-name the branches where it appears and disappears.
+name the branches where it appears and disappears. The third form checks that a spec
+directory's event_headers.json is that merge of its asterisk/<branch>.json files.
 
 What counts as an emission site: a manager_event / ast_manager_event* /
 ast_manager_event_blob_create call with a literal event name (or a ternary of two), a run
@@ -486,9 +488,11 @@ def security_sites(root):
 DOC_EVENT = re.compile(r'<managerEvent\s[^>]*name="([^"]+)"[^>]*>(.*?)</managerEvent>', re.S)
 
 
-def doc_events(text, docs):
+def doc_events(text, docs, included):
     for m in DOC_EVENT.finditer(text):
         params = re.findall(r'<parameter\s[^>]*name="([^"]+)"', m.group(2))
+        if "xi:include" in m.group(2):
+            included.add(m.group(1))  # parameters from elsewhere: the list is a lower bound
         docs.setdefault(m.group(1), [])
         for p in params:
             if p not in docs[m.group(1)]:
@@ -499,7 +503,7 @@ def doc_events(text, docs):
 # One tree
 
 def scan_tree(root):
-    sites, docs = [], {}
+    sites, docs, included = [], {}, set()
     files = []
     for d in SOURCE_DIRS:
         if (root / d).is_dir():
@@ -508,7 +512,7 @@ def scan_tree(root):
         raw = path.read_text(errors="replace")
         rel = path.relative_to(root).as_posix()
         if "managerEvent" in raw:
-            doc_events(raw, docs)
+            doc_events(raw, docs, included)
         if path.suffix != ".c":
             continue
         if not any(k in raw for k in list(EMITTERS) + ["astman_append"]):
@@ -521,10 +525,10 @@ def scan_tree(root):
             sites += emitter_sites(fn, rel)
             sites += append_sites(fn, rel)
     sites += security_sites(root)
-    return sites, docs
+    return sites, docs, included
 
 
-def summarise(sites, docs):
+def summarise(sites, docs, included):
     by_event = {}
     for s in sites:
         by_event.setdefault(s.event, []).append(s)
@@ -546,6 +550,8 @@ def summarise(sites, docs):
                  "partial": bool(ss) and not complete}
         if name in docs:
             entry["documented"] = docs[name]
+            if name in included:
+                entry["documented_in_part"] = True
         events[name] = entry
     return events
 
@@ -605,7 +611,7 @@ def merge(files, overrides):
                 notes.append("documented, not written by the code: " + ", ".join(unwritten))
             docset = {p.lower() for p in docs}
             extra = [h for h in out if h.lower() not in docset and h != "ActionID"]
-            if extra:
+            if extra and not newest.get("documented_in_part"):
                 notes.append("written by the code, not documented: " + ", ".join(extra))
             if notes:
                 entry["notes"] = notes
@@ -626,9 +632,24 @@ def main(argv):
     ap.add_argument("--branch", default="")
     ap.add_argument("--commit", default="")
     ap.add_argument("--merge", action="store_true")
+    ap.add_argument("--check", metavar="SPEC_DIR",
+                    help="fail unless SPEC_DIR/event_headers.json is the merge of "
+                    "SPEC_DIR/asterisk/<branch>.json (in its branch order) and --overrides")
     ap.add_argument("--overrides", default="")
     ap.add_argument("--out", default="-")
     a = ap.parse_args(argv)
+    if a.check:
+        spec = Path(a.check)
+        have = (spec / "event_headers.json").read_text(encoding="utf-8")
+        order = [b["branch"] for b in json.loads(have)["branches"]]
+        overrides = json.loads(Path(a.overrides).read_text(encoding="utf-8")) if a.overrides else {}
+        want = json.dumps(merge([spec / "asterisk" / (b + ".json") for b in order], overrides),
+                          indent=1) + "\n"
+        if want != have:
+            sys.stderr.write("extract_spec: %s/event_headers.json is not the merge of %s/asterisk "
+                             "and the overrides; rerun with --merge\n" % (spec, spec))
+            return 1
+        return 0
     if a.merge:
         overrides = {}
         if a.overrides:
@@ -638,10 +659,10 @@ def main(argv):
         if len(a.tree) != 1:
             ap.error("one source tree")
         root = Path(a.tree[0])
-        sites, docs = scan_tree(root)
+        sites, docs, included = scan_tree(root)
         result = {"branch": a.branch or root.name, "commit": a.commit,
-                  "events": summarise(sites, docs)}
-    text = json.dumps(result, indent=1, sort_keys=False) + "\n"
+                  "events": summarise(sites, docs, included)}
+    text = json.dumps(result, indent=1) + "\n"
     if a.out == "-":
         sys.stdout.write(text)
     else:

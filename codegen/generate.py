@@ -1171,14 +1171,57 @@ def catalogue_md(actions, events, raw_actions, raw_events):
          "`std::optional<long long>`. Everything else is text.",
          "- `from()` never throws. A documented header that is absent leaves its member empty or "
          "nullopt and its wire name in `missing`; a number that does not parse leaves nullopt "
-         "and the name in `bad`; `ok()` is true when both are empty. Conditional headers "
-         "(`Tenantid`, `BridgeVideoSource`) are never reported. `raw` points to the event, for "
-         "repeated and undocumented headers (`ChanVariable`, RTCP `ReportX...`).",
+         "and the name in `bad`; `ok()` is true when both are empty. `raw` points to the event, "
+         "for repeated and undocumented headers (`ChanVariable`, RTCP `ReportX...`).",
+         "- Headers Asterisk writes only in some cases are optional members and never reported "
+         "missing: text is `std::optional<std::string_view>` (nullopt when absent, so an empty "
+         "value stays distinguishable), numbers `std::optional<int>` as ever (an unparsable "
+         "value is still `bad`). Hangup's `tech_cause`, DialEnd's `forward`, BridgeEnter's "
+         "`swap_uniqueid`, OriginateResponse's `context`/`exten` (an originate to an extension) "
+         "and `application`/`data` (to an application), the security events' `module`, "
+         "`ActionID` of list items, chan_sip's PeerEntry columns... A header that exists only "
+         "in some of the supported Asterisk versions is optional too; the member's comment "
+         "names the version (`since Asterisk 20`, `removed in Asterisk 22`). The snapshot "
+         "headers `Tenantid` and `BridgeVideoSource` are plain views, empty when absent.",
          "- Completion events of lists built by `astman_send_list_complete_start` get "
          "`ActionID`, `EventList` and `ListItems` members even where the documentation omits "
          "them (StatusComplete has `list_items` and `items`).",
          "- `ami::events::catalogue` (`<ami/events/catalogue.hpp>`) is the constexpr table; "
          "`ami::events::find(name)` also matches aliases.",
+         "",
+         "## Following Asterisk releases", "",
+         "Which headers Asterisk always writes comes from Asterisk's C code, not its "
+         "documentation (which says it in prose, when at all): `codegen/extract_spec.py` reads "
+         "a source tree and records, per event and header, `always` or `conditional` (appended "
+         "under an `if`, chosen by a ternary, an optional security event field, absent from "
+         "one of the event's emitters), with the file:line of each emitter. Its output per "
+         "branch is in `spec/asterisk/<branch>.json`; the merge of the branches, oldest first, "
+         "is `spec/event_headers.json` (per header: `presence`, `conditional_in`, `since`, "
+         "`removed_in`; per event: `notes` where the documentation and the code disagree, and "
+         "the code wins). `codegen/header_overrides.json` holds decisions the scanner cannot "
+         "make, each with its reason. `scripts/check-generated` (CI stage `generated`) checks "
+         "that the merge and the generated code match what is committed; nothing of Asterisk "
+         "is needed for that.", "",
+         "To follow a new Asterisk release (a new branch `23`, say), from a clone or bare "
+         "mirror of github.com/asterisk/asterisk:", "",
+         "```sh",
+         "G=/path/to/asterisk.git                      # git clone --bare, or a mirror",
+         "for b in 16 18 20 22 23 master; do             # the supported branches, oldest first",
+         "  mkdir -p /tmp/ast/$b",
+         "  git --git-dir=$G archive heads/$b main apps channels res funcs pbx bridges addons "
+         "cdr cel | tar -x -C /tmp/ast/$b",
+         "  python3 codegen/extract_spec.py /tmp/ast/$b --branch $b \\",
+         "      --commit $(git --git-dir=$G rev-parse heads/$b) --out spec/asterisk/$b.json",
+         "done",
+         "python3 codegen/extract_spec.py --merge spec/asterisk/{16,18,20,22,23,master}.json \\",
+         "    --overrides codegen/header_overrides.json --out spec/event_headers.json",
+         "python3 codegen/generate.py && ./scripts/check-generated",
+         "```", "",
+         "Drop a branch that is no longer supported from both lists (and its file). Then read "
+         "the diff of `spec/event_headers.json`: a header that turned `conditional`, or gained "
+         "`since`/`removed_in`, changes a member's type to optional. The `notes` list what the "
+         "documentation claims and the code does not do. Events and headers new in the "
+         "release come with the documentation data (`spec/events.json`, see spec/README.md).",
          "",
          "## Compile cost", "",
          "Each struct has its own header that includes only the small support headers in "
