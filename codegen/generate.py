@@ -313,9 +313,9 @@ def header_presence(emitted, names, wire):
             continue
         notes = []
         if "since" in row:
-            notes.append("since Asterisk %s" % row["since"])
+            notes.append("since %s" % row["since"])
         if "removed_in" in row:
-            notes.append("removed in Asterisk %s" % row["removed_in"])
+            notes.append("removed in %s" % row["removed_in"])
         return row["presence"] == "conditional", ", ".join(notes)
     return False, ""
 
@@ -647,7 +647,7 @@ def snapshot_headers_file(snapshots, events):
 def field_comment(f):
     if not f.conditional:
         return f.wire
-    return "%s, sent only in some cases%s" % (f.wire, "; " + f.versions if f.versions else "")
+    return "%s, optional%s" % (f.wire, ", " + f.versions if f.versions else "")
 
 
 def event_header(x):
@@ -1181,7 +1181,7 @@ def catalogue_md(actions, events, raw_actions, raw_events):
          "and `application`/`data` (to an application), the security events' `module`, "
          "`ActionID` of list items, chan_sip's PeerEntry columns... A header that exists only "
          "in some of the supported Asterisk versions is optional too; the member's comment "
-         "names the version (`since Asterisk 20`, `removed in Asterisk 22`). The snapshot "
+         "names the Asterisk branch (`since 20`, `removed in 22`). The snapshot "
          "headers `Tenantid` and `BridgeVideoSource` are plain views, empty when absent.",
          "- Completion events of lists built by `astman_send_list_complete_start` get "
          "`ActionID`, `EventList` and `ListItems` members even where the documentation omits "

@@ -16,8 +16,8 @@ namespace {
 // Server-side captures of test/data, one connection each.
 const std::vector<std::string>& event_captures() {
   static const std::vector<std::string> names{
-      "session1.raw", "session18.raw",   "errors_permission.raw", "queues.raw", "queues18.raw",
-      "asyncagi.raw", "asyncagi18.raw",  "fastagi.raw",           "fastagi18.raw"};
+      "session1.raw", "session18.raw",  "errors_permission.raw", "queues.raw",   "queues18.raw",
+      "asyncagi.raw", "asyncagi18.raw", "fastagi.raw",           "fastagi18.raw"};
   return names;
 }
 

@@ -27,14 +27,14 @@ struct agents {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::optional<std::string_view> agent;            // Agent, sent only in some cases
-  std::optional<std::string_view> name;             // Name, sent only in some cases
-  std::optional<std::string_view> status;           // Status, sent only in some cases
-  std::optional<std::string_view> talking_to_chan;  // TalkingToChan, sent only in some cases
-  std::optional<std::string_view> call_started;     // CallStarted, sent only in some cases
-  std::optional<std::string_view> logged_in_time;   // LoggedInTime, sent only in some cases
+  std::optional<std::string_view> agent;            // Agent, optional
+  std::optional<std::string_view> name;             // Name, optional
+  std::optional<std::string_view> status;           // Status, optional
+  std::optional<std::string_view> talking_to_chan;  // TalkingToChan, optional
+  std::optional<std::string_view> call_started;     // CallStarted, optional
+  std::optional<std::string_view> logged_in_time;   // LoggedInTime, optional
   ami::events::channel_snapshot channel;            // channel snapshot, no prefix
-  std::optional<std::string_view> action_id;        // ActionID, sent only in some cases
+  std::optional<std::string_view> action_id;        // ActionID, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

@@ -32,12 +32,12 @@ struct attended_transfer {
   ami::events::bridge_snapshot orig_bridge;                 // bridge snapshot, prefix Orig
   ami::events::channel_snapshot second_transferer;  // channel snapshot, prefix SecondTransferer
   ami::events::bridge_snapshot second_bridge;               // bridge snapshot, prefix Second
-  std::optional<std::string_view> dest_type;                // DestType, sent only in some cases
-  std::optional<std::string_view> dest_bridge_uniqueid;  // DestBridgeUniqueid, sent only in some cases
-  std::optional<std::string_view> dest_app;                 // DestApp, sent only in some cases
+  std::optional<std::string_view> dest_type;                // DestType, optional
+  std::optional<std::string_view> dest_bridge_uniqueid;     // DestBridgeUniqueid, optional
+  std::optional<std::string_view> dest_app;                 // DestApp, optional
   ami::events::channel_snapshot local_one;                  // channel snapshot, prefix LocalOne
   ami::events::channel_snapshot local_two;                  // channel snapshot, prefix LocalTwo
-  std::optional<std::string_view> dest_transferer_channel;  // DestTransfererChannel, sent only in some cases
+  std::optional<std::string_view> dest_transferer_channel;  // DestTransfererChannel, optional
   ami::events::channel_snapshot transferee;                 // channel snapshot, prefix Transferee
   ami::events::channel_snapshot transfer_target;  // channel snapshot, prefix TransferTarget
 

@@ -29,7 +29,7 @@ struct bridge_enter {
 
   ami::events::bridge_snapshot bridge;            // bridge snapshot, no prefix
   ami::events::channel_snapshot channel;          // channel snapshot, no prefix
-  std::optional<std::string_view> swap_uniqueid;  // SwapUniqueid, sent only in some cases
+  std::optional<std::string_view> swap_uniqueid;  // SwapUniqueid, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

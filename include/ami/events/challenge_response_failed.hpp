@@ -36,8 +36,8 @@ struct challenge_response_failed {
   std::string_view challenge;                  // Challenge
   std::string_view response;                   // Response
   std::string_view expected_response;          // ExpectedResponse
-  std::optional<std::string_view> module;      // Module, sent only in some cases
-  std::optional<std::string_view> session_tv;  // SessionTV, sent only in some cases
+  std::optional<std::string_view> module;      // Module, optional
+  std::optional<std::string_view> session_tv;  // SessionTV, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

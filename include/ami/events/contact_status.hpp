@@ -29,7 +29,7 @@ struct contact_status {
   std::string_view contact_status_value;           // ContactStatus
   std::string_view aor;                            // AOR
   std::string_view endpoint_name;                  // EndpointName
-  std::optional<std::string_view> roundtrip_usec;  // RoundtripUsec, sent only in some cases
+  std::optional<std::string_view> roundtrip_usec;  // RoundtripUsec, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

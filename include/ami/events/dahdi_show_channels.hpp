@@ -28,9 +28,9 @@ struct dahdi_show_channels {
   static constexpr bool documented = false;
 
   std::string_view dahdi_channel;                // DAHDIChannel
-  std::optional<std::string_view> channel;       // Channel, sent only in some cases
-  std::optional<std::string_view> uniqueid;      // Uniqueid, sent only in some cases
-  std::optional<std::string_view> account_code;  // AccountCode, sent only in some cases
+  std::optional<std::string_view> channel;       // Channel, optional
+  std::optional<std::string_view> uniqueid;      // Uniqueid, optional
+  std::optional<std::string_view> account_code;  // AccountCode, optional
   std::string_view signalling;                   // Signalling
   std::string_view signalling_code;              // SignallingCode
   std::string_view context;                      // Context

@@ -30,7 +30,7 @@ struct dial_state {
   ami::events::channel_snapshot channel;    // channel snapshot, no prefix
   ami::events::channel_snapshot dest;       // channel snapshot, prefix Dest
   std::string_view dial_status;             // DialStatus
-  std::optional<std::string_view> forward;  // Forward, sent only in some cases
+  std::optional<std::string_view> forward;  // Forward, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

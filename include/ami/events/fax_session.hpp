@@ -25,18 +25,18 @@ struct fax_session {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::optional<std::string_view> action_id;              // ActionID, sent only in some cases
+  std::optional<std::string_view> action_id;              // ActionID, optional
   std::string_view session_number;                        // SessionNumber
   std::string_view operation;                             // Operation
   std::string_view state;                                 // State
-  std::optional<std::string_view> error_correction_mode;  // ErrorCorrectionMode, sent only in some cases
-  std::optional<std::string_view> data_rate;              // DataRate, sent only in some cases
-  std::optional<std::string_view> image_resolution;  // ImageResolution, sent only in some cases
-  std::optional<std::string_view> page_number;            // PageNumber, sent only in some cases
-  std::optional<std::string_view> file_name;              // FileName, sent only in some cases
-  std::optional<std::string_view> pages_transmitted;  // PagesTransmitted, sent only in some cases
-  std::optional<std::string_view> pages_received;         // PagesReceived, sent only in some cases
-  std::optional<std::string_view> total_bad_lines;        // TotalBadLines, sent only in some cases
+  std::optional<std::string_view> error_correction_mode;  // ErrorCorrectionMode, optional
+  std::optional<std::string_view> data_rate;              // DataRate, optional
+  std::optional<std::string_view> image_resolution;       // ImageResolution, optional
+  std::optional<std::string_view> page_number;            // PageNumber, optional
+  std::optional<std::string_view> file_name;              // FileName, optional
+  std::optional<std::string_view> pages_transmitted;      // PagesTransmitted, optional
+  std::optional<std::string_view> pages_received;         // PagesReceived, optional
+  std::optional<std::string_view> total_bad_lines;        // TotalBadLines, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

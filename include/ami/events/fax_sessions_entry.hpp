@@ -25,7 +25,7 @@ struct fax_sessions_entry {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::optional<std::string_view> action_id;  // ActionID, sent only in some cases
+  std::optional<std::string_view> action_id;  // ActionID, optional
   std::string_view channel;                   // Channel
   std::string_view technology;                // Technology
   std::string_view session_number;            // SessionNumber

@@ -25,7 +25,7 @@ struct fax_stats {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::optional<std::string_view> action_id;  // ActionID, sent only in some cases
+  std::optional<std::string_view> action_id;  // ActionID, optional
   std::string_view current_sessions;          // CurrentSessions
   std::string_view reserved_sessions;         // ReservedSessions
   std::string_view transmit_attempts;         // TransmitAttempts

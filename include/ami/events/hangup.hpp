@@ -30,7 +30,7 @@ struct hangup {
   ami::events::channel_snapshot channel;       // channel snapshot, no prefix
   std::optional<int> cause;                    // Cause
   std::string_view cause_txt;                  // Cause-txt
-  std::optional<std::string_view> tech_cause;  // TechCause, sent only in some cases; since Asterisk 20
+  std::optional<std::string_view> tech_cause;  // TechCause, optional, since 20
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

@@ -28,7 +28,7 @@ struct hold {
   static constexpr bool documented = true;
 
   ami::events::channel_snapshot channel;        // channel snapshot, no prefix
-  std::optional<std::string_view> music_class;  // MusicClass, sent only in some cases
+  std::optional<std::string_view> music_class;  // MusicClass, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

@@ -33,11 +33,11 @@ struct invalid_password {
   std::string_view session_id;                         // SessionID
   std::string_view local_address;                      // LocalAddress
   std::string_view remote_address;                     // RemoteAddress
-  std::optional<std::string_view> module;              // Module, sent only in some cases
-  std::optional<std::string_view> session_tv;          // SessionTV, sent only in some cases
-  std::optional<std::string_view> challenge;           // Challenge, sent only in some cases
-  std::optional<std::string_view> received_challenge;  // ReceivedChallenge, sent only in some cases
-  std::optional<std::string_view> received_hash;       // ReceivedHash, sent only in some cases
+  std::optional<std::string_view> module;              // Module, optional
+  std::optional<std::string_view> session_tv;          // SessionTV, optional
+  std::optional<std::string_view> challenge;           // Challenge, optional
+  std::optional<std::string_view> received_challenge;  // ReceivedChallenge, optional
+  std::optional<std::string_view> received_hash;       // ReceivedHash, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

@@ -28,10 +28,10 @@ struct jabber_status {
 
   std::string_view account;                     // Account
   std::string_view jid;                         // JID
-  std::optional<std::string_view> resource;     // Resource, sent only in some cases
+  std::optional<std::string_view> resource;     // Resource, optional
   std::string_view status;                      // Status
-  std::optional<std::string_view> priority;     // Priority, sent only in some cases
-  std::optional<std::string_view> description;  // Description, sent only in some cases
+  std::optional<std::string_view> priority;     // Priority, optional
+  std::optional<std::string_view> description;  // Description, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

@@ -28,7 +28,7 @@ struct mix_monitor_mute {
   static constexpr bool documented = true;
 
   ami::events::channel_snapshot channel;      // channel snapshot, no prefix
-  std::optional<std::string_view> direction;  // Direction, sent only in some cases
+  std::optional<std::string_view> direction;  // Direction, optional
   std::string_view state;                     // State
 
   const ami::event* raw = nullptr;        // the event read

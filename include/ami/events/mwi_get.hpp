@@ -25,7 +25,7 @@ struct mwi_get {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::optional<std::string_view> action_id;  // ActionID, sent only in some cases
+  std::optional<std::string_view> action_id;  // ActionID, optional
   std::string_view mailbox;                   // Mailbox
   std::optional<int> old_messages;            // OldMessages
   std::optional<int> new_messages;            // NewMessages

@@ -25,13 +25,13 @@ struct originate_response {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::optional<std::string_view> action_id;    // ActionID, sent only in some cases
+  std::optional<std::string_view> action_id;    // ActionID, optional
   std::string_view response;                    // Response
   std::string_view channel;                     // Channel
-  std::optional<std::string_view> context;      // Context, sent only in some cases
-  std::optional<std::string_view> exten;        // Exten, sent only in some cases
-  std::optional<std::string_view> application;  // Application, sent only in some cases
-  std::optional<std::string_view> data;         // Data, sent only in some cases
+  std::optional<std::string_view> context;      // Context, optional
+  std::optional<std::string_view> exten;        // Exten, optional
+  std::optional<std::string_view> application;  // Application, optional
+  std::optional<std::string_view> data;         // Data, optional
   std::optional<int> reason;                    // Reason
   std::string_view uniqueid;                    // Uniqueid
   std::string_view caller_id_num;               // CallerIDNum

@@ -28,22 +28,22 @@ struct peer_entry {
   static constexpr bool documented = false;
 
   std::string_view channeltype;                     // Channeltype
-  std::optional<std::string_view> object_name;      // ObjectName, sent only in some cases
+  std::optional<std::string_view> object_name;      // ObjectName, optional
   std::string_view chan_object_type;                // ChanObjectType
   std::string_view ip_address;                      // IPaddress
-  std::optional<std::string_view> ip_port;          // IPport, sent only in some cases
+  std::optional<std::string_view> ip_port;          // IPport, optional
   std::string_view dynamic;                         // Dynamic
-  std::optional<std::string_view> auto_forcerport;  // AutoForcerport, sent only in some cases; removed in Asterisk 22
-  std::optional<std::string_view> forcerport;  // Forcerport, sent only in some cases; removed in Asterisk 22
-  std::optional<std::string_view> auto_comedia;  // AutoComedia, sent only in some cases; removed in Asterisk 22
-  std::optional<std::string_view> comedia;  // Comedia, sent only in some cases; removed in Asterisk 22
-  std::optional<std::string_view> video_support;  // VideoSupport, sent only in some cases; removed in Asterisk 22
-  std::optional<std::string_view> text_support;  // TextSupport, sent only in some cases; removed in Asterisk 22
-  std::optional<std::string_view> acl;  // ACL, sent only in some cases; removed in Asterisk 22
+  std::optional<std::string_view> auto_forcerport;  // AutoForcerport, optional, removed in 22
+  std::optional<std::string_view> forcerport;       // Forcerport, optional, removed in 22
+  std::optional<std::string_view> auto_comedia;     // AutoComedia, optional, removed in 22
+  std::optional<std::string_view> comedia;          // Comedia, optional, removed in 22
+  std::optional<std::string_view> video_support;    // VideoSupport, optional, removed in 22
+  std::optional<std::string_view> text_support;     // TextSupport, optional, removed in 22
+  std::optional<std::string_view> acl;              // ACL, optional, removed in 22
   std::string_view status;                          // Status
-  std::optional<std::string_view> realtime_device;  // RealtimeDevice, sent only in some cases; removed in Asterisk 22
-  std::optional<std::string_view> description;      // Description, sent only in some cases
-  std::optional<std::string_view> accountcode;  // Accountcode, sent only in some cases; removed in Asterisk 22
+  std::optional<std::string_view> realtime_device;  // RealtimeDevice, optional, removed in 22
+  std::optional<std::string_view> description;      // Description, optional
+  std::optional<std::string_view> accountcode;      // Accountcode, optional, removed in 22
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

@@ -28,10 +28,10 @@ struct peer_status {
   std::string_view channel_type;            // ChannelType
   std::string_view peer;                    // Peer
   std::string_view peer_status_value;       // PeerStatus
-  std::optional<std::string_view> cause;    // Cause, sent only in some cases
-  std::optional<std::string_view> address;  // Address, sent only in some cases
-  std::optional<std::string_view> port;     // Port, sent only in some cases
-  std::optional<std::string_view> time;     // Time, sent only in some cases
+  std::optional<std::string_view> cause;    // Cause, optional
+  std::optional<std::string_view> address;  // Address, optional
+  std::optional<std::string_view> port;     // Port, optional
+  std::optional<std::string_view> time;     // Time, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

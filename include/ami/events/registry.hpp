@@ -29,7 +29,7 @@ struct registry {
   std::string_view username;              // Username
   std::string_view domain;                // Domain
   std::string_view status;                // Status
-  std::optional<std::string_view> cause;  // Cause, sent only in some cases
+  std::optional<std::string_view> cause;  // Cause, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

@@ -28,15 +28,15 @@ struct registry_entry {
   static constexpr bool documented = false;
 
   std::string_view host;                              // Host
-  std::optional<std::string_view> dns_manager;        // DNSmanager, sent only in some cases
+  std::optional<std::string_view> dns_manager;        // DNSmanager, optional
   std::string_view username;                          // Username
-  std::optional<std::string_view> perceived;          // Perceived, sent only in some cases
+  std::optional<std::string_view> perceived;          // Perceived, optional
   std::string_view refresh;                           // Refresh
   std::string_view state;                             // State
-  std::optional<std::string_view> port;  // Port, sent only in some cases; removed in Asterisk 22
-  std::optional<std::string_view> domain;  // Domain, sent only in some cases; removed in Asterisk 22
-  std::optional<std::string_view> domain_port;  // DomainPort, sent only in some cases; removed in Asterisk 22
-  std::optional<std::string_view> registration_time;  // RegistrationTime, sent only in some cases; removed in Asterisk 22
+  std::optional<std::string_view> port;               // Port, optional, removed in 22
+  std::optional<std::string_view> domain;             // Domain, optional, removed in 22
+  std::optional<std::string_view> domain_port;        // DomainPort, optional, removed in 22
+  std::optional<std::string_view> registration_time;  // RegistrationTime, optional, removed in 22
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

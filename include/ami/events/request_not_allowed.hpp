@@ -34,9 +34,9 @@ struct request_not_allowed {
   std::string_view local_address;                  // LocalAddress
   std::string_view remote_address;                 // RemoteAddress
   std::string_view request_type;                   // RequestType
-  std::optional<std::string_view> module;          // Module, sent only in some cases
-  std::optional<std::string_view> session_tv;      // SessionTV, sent only in some cases
-  std::optional<std::string_view> request_params;  // RequestParams, sent only in some cases
+  std::optional<std::string_view> module;          // Module, optional
+  std::optional<std::string_view> session_tv;      // SessionTV, optional
+  std::optional<std::string_view> request_params;  // RequestParams, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

@@ -32,13 +32,13 @@ struct rtcp_received {
   ami::events::channel_snapshot channel;         // channel snapshot, no prefix
   std::string_view ssrc;                         // SSRC
   std::string_view pt;                           // PT
-  std::optional<std::string_view> from_value;    // From, sent only in some cases
-  std::optional<std::string_view> rtt;           // RTT, sent only in some cases
+  std::optional<std::string_view> from_value;    // From, optional
+  std::optional<std::string_view> rtt;           // RTT, optional
   std::string_view report_count;                 // ReportCount
-  std::optional<std::string_view> sent_ntp;      // SentNTP, sent only in some cases
-  std::optional<std::string_view> sent_rtp;      // SentRTP, sent only in some cases
-  std::optional<std::string_view> sent_packets;  // SentPackets, sent only in some cases
-  std::optional<std::string_view> sent_octets;   // SentOctets, sent only in some cases
+  std::optional<std::string_view> sent_ntp;      // SentNTP, optional
+  std::optional<std::string_view> sent_rtp;      // SentRTP, optional
+  std::optional<std::string_view> sent_packets;  // SentPackets, optional
+  std::optional<std::string_view> sent_octets;   // SentOctets, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

@@ -27,7 +27,7 @@ struct status {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::optional<std::string_view> action_id;       // ActionID, sent only in some cases
+  std::optional<std::string_view> action_id;       // ActionID, optional
   ami::events::channel_snapshot channel;           // channel snapshot, no prefix
   std::string_view type;                           // Type
   std::string_view dnid;                           // DNID

@@ -34,8 +34,8 @@ struct unexpected_address {
   std::string_view local_address;              // LocalAddress
   std::string_view remote_address;             // RemoteAddress
   std::string_view expected_address;           // ExpectedAddress
-  std::optional<std::string_view> module;      // Module, sent only in some cases
-  std::optional<std::string_view> session_tv;  // SessionTV, sent only in some cases
+  std::optional<std::string_view> module;      // Module, optional
+  std::optional<std::string_view> session_tv;  // SessionTV, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked

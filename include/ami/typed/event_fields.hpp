@@ -44,8 +44,7 @@ class event_reader {
   const std::string_view* find(std::string_view name) const noexcept;
   static void note(std::vector<std::string_view>& list, std::string_view name) noexcept;
   template <class Parse>
-  auto number(std::string_view name, bool required, Parse parse) noexcept
-      -> decltype(parse(name));
+  auto number(std::string_view name, bool required, Parse parse) noexcept -> decltype(parse(name));
 
   const ami::message& m_;
   std::vector<std::string_view>& missing_;
