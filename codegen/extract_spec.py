@@ -147,6 +147,20 @@ def literal(expr):
     return "".join(parts).replace("\\r", "\r").replace("\\n", "\n").replace('\\"', '"')
 
 
+def opening(text):
+    """Index of the '(' matching the ')' that ends text (-1 when unbalanced)."""
+    level, k = 0, len(text) - 1
+    while k >= 0:
+        if text[k] == ")":
+            level += 1
+        elif text[k] == "(":
+            level -= 1
+            if level == 0:
+                return k
+        k -= 1
+    return k
+
+
 def functions(text):
     """(name, body start, body end) of each function definition."""
     out, depth, j = [], 0, 0
@@ -159,19 +173,7 @@ def functions(text):
             if depth == 0:
                 before = text[max(0, j - 4000):j].rstrip()
                 if before.endswith(")"):
-                    open_ = before.rfind("(", 0, len(before))
-                    # Walk back to the '(' that matches the final ')'.
-                    level, k = 0, len(before) - 1
-                    while k >= 0:
-                        if before[k] == ")":
-                            level += 1
-                        elif before[k] == "(":
-                            level -= 1
-                            if level == 0:
-                                break
-                        k -= 1
-                    open_ = k
-                    m = re.search(r"([A-Za-z_]\w*)\s*$", before[:open_])
+                    m = re.search(r"([A-Za-z_]\w*)\s*$", before[:opening(before)])
                     end = matching(text, j)
                     if m:
                         out.append((m.group(1), j, end))
@@ -195,16 +197,7 @@ def guard_before(text, pos):
     if re.search(r"\bcase\b[^;{}]*:$|\bdefault\s*:$", before):
         return True
     if before.endswith(")"):
-        level, k = 0, len(before) - 1
-        while k >= 0:
-            if before[k] == ")":
-                level += 1
-            elif before[k] == "(":
-                level -= 1
-                if level == 0:
-                    break
-            k -= 1
-        m = re.search(r"\b(\w+)\s*$", before[:k])
+        m = re.search(r"\b(\w+)\s*$", before[:opening(before)])
         return bool(m and m.group(1) in COND_WORDS)
     return False
 
