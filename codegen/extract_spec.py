@@ -579,8 +579,8 @@ def merge(files, overrides):
                     info["conditional_in"].append(d["branch"])
         out = {}
         for h, info in sorted(headers.items()):
-            complete_in = [b for b in have
-                           if not next(d for d in per if d["branch"] == b)["events"][name]["partial"]]
+            complete_in = [d["branch"] for d in per
+                           if d["branch"] in have and not d["events"][name]["partial"]]
             absent = [b for b in complete_in if b not in info["branches"]]
             row = {"presence": "conditional" if info["conditional_in"] or absent else "always"}
             if info["conditional_in"]:
