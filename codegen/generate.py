@@ -275,6 +275,8 @@ class Field:
         self.wire = wire
         self.prefix = prefix
         self.numeric = numeric
+        self.conditional = False  # written by Asterisk only in some cases (or versions)
+        self.versions = ""        # "since 20", "removed in 22" where branches differ
 
 
 class Event:
@@ -294,7 +296,28 @@ def load(spec_dir):
         snapshots = json.load(f)
     with open(spec_dir / "provenance.json", encoding="utf-8") as f:
         provenance = json.load(f)
+    with open(spec_dir / "event_headers.json", encoding="utf-8") as f:
+        provenance["event_headers"] = json.load(f)["events"]
     return actions, events, snapshots, provenance
+
+
+def header_presence(emitted, names, wire):
+    """What codegen/extract_spec.py found in Asterisk's code for header `wire` of the
+    event spelt `names`: (conditional, versions note)."""
+    for n in names:
+        e = next((v for k, v in emitted.items() if k.lower() == n.lower()), None)
+        if e is None:
+            continue
+        row = next((v for k, v in e["headers"].items() if k.lower() == wire.lower()), None)
+        if row is None:
+            continue
+        notes = []
+        if "since" in row:
+            notes.append("since %s" % row["since"])
+        if "removed_in" in row:
+            notes.append("removed in %s" % row["removed_in"])
+        return row["presence"] == "conditional", ", ".join(notes)
+    return False, ""
 
 
 def build_actions(raw):
@@ -435,6 +458,9 @@ def build_events(raw, snapshots, provenance, raw_actions):
                           numeric=numeric[h])
             else:
                 f = Field("text", member_name(h, x.type, EVENT_RESERVED), wire=h)
+            if f.kind in ("text", "number"):
+                f.conditional, f.versions = header_presence(
+                    provenance["event_headers"], [e["name"]] + e["aliases"], h)
             if f.member in members:
                 raise SystemExit("member clash in %s: %s" % (x.name, f.member))
             members.add(f.member)
@@ -618,6 +644,12 @@ def snapshot_headers_file(snapshots, events):
     return "\n".join(L) + "\n"
 
 
+def field_comment(f):
+    if not f.conditional:
+        return f.wire
+    return "%s, optional%s" % (f.wire, ", " + f.versions if f.versions else "")
+
+
 def event_header(x):
     inc_extra, body_extra = read_extra("events", x.name)
     has_blocks = any(f.kind in ("channel", "bridge") for f in x.fields)
@@ -651,8 +683,9 @@ def event_header(x):
         desc += (" Numbered headers (%s) are not members: read them through raw." %
                  ", ".join(x.skipped))
     desc += (" Members are views into the event, valid as long as it is. An absent header "
-             "leaves its member empty or nullopt and is listed in missing; a number that does "
-             "not parse is nullopt and listed in bad.")
+             "leaves its member empty or nullopt and is listed in missing, unless Asterisk "
+             "sends it only in some cases; a number that does not parse is nullopt and listed "
+             "in bad.")
     L += wrap_comment(desc)
     L.append("struct %s {" % x.type)
     L.append(sv_member("event_name", x.name))
@@ -666,10 +699,12 @@ def event_header(x):
     L.append("")
     rows = []
     for f in x.fields:
-        if f.kind == "text":
+        if f.kind == "text" and f.conditional:
+            rows.append(("std::optional<std::string_view> %s;" % f.member, field_comment(f)))
+        elif f.kind == "text":
             rows.append(("std::string_view %s;" % f.member, f.wire))
         elif f.kind == "number":
-            rows.append(("%s %s;" % (NUMERIC_TYPES[f.numeric], f.member), f.wire))
+            rows.append(("%s %s;" % (NUMERIC_TYPES[f.numeric], f.member), field_comment(f)))
         else:
             rows.append(("ami::events::%s_snapshot %s;" % (f.kind, f.member),
                          "%s snapshot, %s" % (f.kind, "prefix " + f.prefix
@@ -690,9 +725,11 @@ def event_header(x):
         L.append("    ami::detail::event_reader r{e, out.missing, out.bad};")
     for f in x.fields:
         if f.kind == "text":
-            L.append("    out.%s = r.text(%s);" % (f.member, cpp_string(f.wire)))
+            L.append("    out.%s = r.%s(%s);" % (f.member, "optional_text" if f.conditional
+                                                 else "text", cpp_string(f.wire)))
         elif f.kind == "number":
-            L.append("    out.%s = r.%s(%s);" % (f.member, f.numeric, cpp_string(f.wire)))
+            L.append("    out.%s = r.%s%s(%s);" % (f.member, "optional_" if f.conditional else "",
+                                                   f.numeric, cpp_string(f.wire)))
         else:
             L.append("    out.%s.read(r, ami::events::detail::%s);" % (
                 f.member, snapshot_table_name(f.kind, f.prefix)))
@@ -878,16 +915,18 @@ def event_tests(part, total, events, snapshots):
         L.append("  full.add_field(\"Event\", %s);" % cpp_string(x.name))
         checks = []
         numbers = []  # wire names of numeric headers, for the bad-value pass
-        plain = 0     # documented headers outside snapshot blocks
+        plain = 0     # documented, always-sent headers outside snapshot blocks
+        optional_numbers = 0
         block_docs = 0
         n = 0
         for k, f in enumerate(x.fields):
-            if f.kind == "text":
+            if f.kind in ("text", "number") and not f.conditional:
                 plain += 1
+            if f.kind == "text":
                 L.append("  full.add_field(%s, %s);" % (cpp_string(f.wire), cpp_string(f.wire)))
                 checks.append(["x." + f.member, cpp_string(f.wire), cpp_string(f.member)])
             elif f.kind == "number":
-                plain += 1
+                optional_numbers += f.conditional
                 n += 1
                 value = str(n) if f.numeric == "int32" else "%dLL" % (10000000000 + n)
                 L.append("  full.add_field(%s, %s);" % (cpp_string(f.wire),
@@ -936,6 +975,9 @@ def event_tests(part, total, events, snapshots):
         L.append("  CHECK(y.missing.size() == %d);" % plain)
         L.append("  CHECK(y.bad.empty());")
         L.append("  CHECK(y.ok() == %s);" % ("true" if plain == 0 else "false"))
+        for f in x.fields:
+            if f.conditional:
+                L.append("  CHECK_FALSE(y.%s.has_value());" % f.member)
         if numbers:
             # Only the numeric headers, each unparsable: they are bad, the rest missing.
             L.append("  ami::message garbled;")
@@ -945,9 +987,58 @@ def event_tests(part, total, events, snapshots):
             L.append("  const ami::event ev_garbled{std::move(garbled)};")
             L.append("  const E z = E::from(ev_garbled);")
             L.append("  CHECK(z.bad.size() == %d);" % len(numbers))
-            L.append("  CHECK(z.missing.size() == %d);" % (plain + block_docs - len(numbers)))
+            # Unparsable optional numbers are bad as well, and were never missing.
+            missing = plain + block_docs - (len(numbers) - optional_numbers)
+            L.append("  CHECK(z.missing.size() == %d);" % missing)
         L.append("}")
         L.append("")
+    return "\n".join(L)
+
+
+def event_reading(events):
+    """ami::test::read_typed: any event read through the struct its name selects."""
+    L = ["// " + STAMP.format(src="events.json"),
+         "// ami::test::read_typed (typed_read.hpp): an event read through the struct of its name.",
+         '#include "typed_read.hpp"', "", '#include "ami/events.hpp"',
+         '#include "ami/events/catalogue.hpp"', "",
+         "#include <doctest/doctest.h>", "", "#include <string_view>", "",
+         "namespace ev = ami::events;", "",
+         "namespace {", "",
+         "template <class E>",
+         "bool named(std::string_view name) noexcept {",
+         "  if (ami::iequals(name, E::event_name)) return true;",
+         "  for (auto a : E::aliases) {",
+         "    if (ami::iequals(name, a)) return true;",
+         "  }",
+         "  return false;",
+         "}", "",
+         "template <class E>",
+         "ami::test::typed_reading reading(const ami::event& e) {",
+         "  const auto x = E::from(e);",
+         "  return {E::event_name, x.ok(), {x.missing.begin(), x.missing.end()},",
+         "          {x.bad.begin(), x.bad.end()}};",
+         "}", "", "}  // namespace", "",
+         "namespace ami::test {", "",
+         "std::optional<typed_reading> read_typed(const ami::event& e) {",
+         "  const auto name = e.name();"]
+    for x in events:
+        L += ["  if (named<ev::%s>(name)) {" % x.type, "    return reading<ev::%s>(e);" % x.type,
+              "  }"]
+    L += ["  return std::nullopt;", "}", "", "}  // namespace ami::test", "",
+          'TEST_CASE("read_typed selects the struct of every catalogue name and alias") {']
+    L += ["  for (const auto& info : ami::events::catalogue) {",
+          "    ami::message m;",
+          "    m.add_field(\"Event\", info.name);",
+          "    const ami::event ev{std::move(m)};",
+          "    const auto r = ami::test::read_typed(ev);",
+          "    REQUIRE(r.has_value());",
+          "    CHECK(r->name == info.name);",
+          "  }",
+          "  ami::message unknown;",
+          "  unknown.add_field(\"Event\", \"NoSuchEvent\");",
+          "  const ami::event ev{std::move(unknown)};",
+          "  CHECK_FALSE(ami::test::read_typed(ev).has_value());",
+          "}", ""]
     return "\n".join(L)
 
 
@@ -1082,14 +1173,57 @@ def catalogue_md(actions, events, raw_actions, raw_events):
          "`std::optional<long long>`. Everything else is text.",
          "- `from()` never throws. A documented header that is absent leaves its member empty or "
          "nullopt and its wire name in `missing`; a number that does not parse leaves nullopt "
-         "and the name in `bad`; `ok()` is true when both are empty. Conditional headers "
-         "(`Tenantid`, `BridgeVideoSource`) are never reported. `raw` points to the event, for "
-         "repeated and undocumented headers (`ChanVariable`, RTCP `ReportX...`).",
+         "and the name in `bad`; `ok()` is true when both are empty. `raw` points to the event, "
+         "for repeated and undocumented headers (`ChanVariable`, RTCP `ReportX...`).",
+         "- Headers Asterisk writes only in some cases are optional members and never reported "
+         "missing: text is `std::optional<std::string_view>` (nullopt when absent, so an empty "
+         "value stays distinguishable), numbers `std::optional<int>` as ever (an unparsable "
+         "value is still `bad`). Hangup's `tech_cause`, DialEnd's `forward`, BridgeEnter's "
+         "`swap_uniqueid`, OriginateResponse's `context`/`exten` (an originate to an extension) "
+         "and `application`/`data` (to an application), the security events' `module`, "
+         "`ActionID` of list items, chan_sip's PeerEntry columns... A header that exists only "
+         "in some of the supported Asterisk versions is optional too; the member's comment "
+         "names the Asterisk branch (`since 20`, `removed in 22`). The snapshot "
+         "headers `Tenantid` and `BridgeVideoSource` are plain views, empty when absent.",
          "- Completion events of lists built by `astman_send_list_complete_start` get "
          "`ActionID`, `EventList` and `ListItems` members even where the documentation omits "
          "them (StatusComplete has `list_items` and `items`).",
          "- `ami::events::catalogue` (`<ami/events/catalogue.hpp>`) is the constexpr table; "
          "`ami::events::find(name)` also matches aliases.",
+         "",
+         "## Following Asterisk releases", "",
+         "Which headers Asterisk always writes comes from Asterisk's C code, not its "
+         "documentation (which says it in prose, when at all): `codegen/extract_spec.py` reads "
+         "a source tree and records, per event and header, `always` or `conditional` (appended "
+         "under an `if`, chosen by a ternary, an optional security event field, absent from "
+         "one of the event's emitters), with the file:line of each emitter. Its output per "
+         "branch is in `spec/asterisk/<branch>.json`; the merge of the branches, oldest first, "
+         "is `spec/event_headers.json` (per header: `presence`, `conditional_in`, `since`, "
+         "`removed_in`; per event: `notes` where the documentation and the code disagree, and "
+         "the code wins). `codegen/header_overrides.json` holds decisions the scanner cannot "
+         "make, each with its reason. `scripts/check-generated` (CI stage `generated`) checks "
+         "that the merge and the generated code match what is committed; nothing of Asterisk "
+         "is needed for that.", "",
+         "To follow a new Asterisk release (a new branch `23`, say), from a clone or bare "
+         "mirror of github.com/asterisk/asterisk:", "",
+         "```sh",
+         "G=/path/to/asterisk.git                      # git clone --bare, or a mirror",
+         "for b in 16 18 20 22 23 master; do             # the supported branches, oldest first",
+         "  mkdir -p /tmp/ast/$b",
+         "  git --git-dir=$G archive heads/$b main apps channels res funcs pbx bridges addons "
+         "cdr cel | tar -x -C /tmp/ast/$b",
+         "  python3 codegen/extract_spec.py /tmp/ast/$b --branch $b \\",
+         "      --commit $(git --git-dir=$G rev-parse heads/$b) --out spec/asterisk/$b.json",
+         "done",
+         "python3 codegen/extract_spec.py --merge spec/asterisk/{16,18,20,22,23,master}.json \\",
+         "    --overrides codegen/header_overrides.json --out spec/event_headers.json",
+         "python3 codegen/generate.py && ./scripts/check-generated",
+         "```", "",
+         "Drop a branch that is no longer supported from both lists (and its file). Then read "
+         "the diff of `spec/event_headers.json`: a header that turned `conditional`, or gained "
+         "`since`/`removed_in`, changes a member's type to optional. The `notes` list what the "
+         "documentation claims and the code does not do. Events and headers new in the "
+         "release come with the documentation data (`spec/events.json`, see spec/README.md).",
          "",
          "## Compile cost", "",
          "Each struct has its own header that includes only the small support headers in "
@@ -1156,6 +1290,7 @@ def generate(spec_dir):
     for i, part in enumerate(parts, 1):
         files["test/unit/generated_events_%d_test.cpp" % i] = event_tests(
             i, len(parts), part, snapshots)
+    files["test/unit/generated_events_read_test.cpp"] = event_reading(events)
     files["docs/catalogue.md"] = catalogue_md(actions, events, raw_actions, raw_events)
     return files
 

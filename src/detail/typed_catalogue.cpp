@@ -130,26 +130,39 @@ std::string_view event_reader::conditional_text(std::string_view name) const noe
   return v != nullptr ? *v : std::string_view{};
 }
 
-std::optional<int> event_reader::int32(std::string_view name) noexcept {
+std::optional<std::string_view> event_reader::optional_text(std::string_view name) const noexcept {
+  const auto* v = find(name);
+  if (v == nullptr) return std::nullopt;
+  return *v;
+}
+
+template <class Parse>
+auto event_reader::number(std::string_view name, bool required, Parse parse) noexcept
+    -> decltype(parse(name)) {
   const auto* v = find(name);
   if (v == nullptr) {
-    note(missing_, name);
+    if (required) note(missing_, name);
     return std::nullopt;
   }
-  auto n = ami::parse_int(*v);
+  auto n = parse(*v);
   if (!n) note(bad_, name);
   return n;
 }
 
+std::optional<int> event_reader::int32(std::string_view name) noexcept {
+  return number(name, true, [](std::string_view v) { return ami::parse_int(v); });
+}
+
 std::optional<long long> event_reader::int64(std::string_view name) noexcept {
-  const auto* v = find(name);
-  if (v == nullptr) {
-    note(missing_, name);
-    return std::nullopt;
-  }
-  auto n = ami::parse_integer(*v);
-  if (!n) note(bad_, name);
-  return n;
+  return number(name, true, [](std::string_view v) { return ami::parse_integer(v); });
+}
+
+std::optional<int> event_reader::optional_int32(std::string_view name) noexcept {
+  return number(name, false, [](std::string_view v) { return ami::parse_int(v); });
+}
+
+std::optional<long long> event_reader::optional_int64(std::string_view name) noexcept {
+  return number(name, false, [](std::string_view v) { return ami::parse_integer(v); });
 }
 
 std::optional<ami::events::channel_state> event_reader::state(std::string_view name) noexcept {

@@ -60,6 +60,10 @@ struct expectations {
   void eq(std::string_view got, std::string_view want, const char* what) {
     if (got != want) failures.push_back(std::string(what) + "=\"" + std::string(got) + "\"");
   }
+  void eq(const std::optional<std::string_view>& got, std::string_view want, const char* what) {
+    if (got != want)
+      failures.push_back(std::string(what) + (got ? "=\"" + std::string(*got) + "\"" : " absent"));
+  }
   void eq(bool got, bool want, const char* what) {
     if (got != want) failures.emplace_back(what);
   }

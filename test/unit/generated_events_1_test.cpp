@@ -762,9 +762,16 @@ TEST_CASE("generated event Agents") {
   bare.add_field("Event", "Agents");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 7);
+  CHECK(y.missing.size() == 0);
   CHECK(y.bad.empty());
-  CHECK(y.ok() == false);
+  CHECK(y.ok() == true);
+  CHECK_FALSE(y.agent.has_value());
+  CHECK_FALSE(y.name.has_value());
+  CHECK_FALSE(y.status.has_value());
+  CHECK_FALSE(y.talking_to_chan.has_value());
+  CHECK_FALSE(y.call_started.has_value());
+  CHECK_FALSE(y.logged_in_time.has_value());
+  CHECK_FALSE(y.action_id.has_value());
   ami::message garbled;
   garbled.add_field("Event", "Agents");
   garbled.add_field("ChannelState", "n/a");
@@ -772,7 +779,7 @@ TEST_CASE("generated event Agents") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 2);
-  CHECK(z.missing.size() == 19);
+  CHECK(z.missing.size() == 12);
 }
 
 TEST_CASE("generated event AgentsComplete") {
@@ -1855,9 +1862,13 @@ TEST_CASE("generated event AttendedTransfer") {
   bare.add_field("Event", "AttendedTransfer");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 5);
+  CHECK(y.missing.size() == 1);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.dest_type.has_value());
+  CHECK_FALSE(y.dest_bridge_uniqueid.has_value());
+  CHECK_FALSE(y.dest_app.has_value());
+  CHECK_FALSE(y.dest_transferer_channel.has_value());
   ami::message garbled;
   garbled.add_field("Event", "AttendedTransfer");
   garbled.add_field("OrigTransfererChannelState", "n/a");
@@ -1877,7 +1888,7 @@ TEST_CASE("generated event AttendedTransfer") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 14);
-  CHECK(z.missing.size() == 89);
+  CHECK(z.missing.size() == 85);
 }
 
 TEST_CASE("generated event AuthDetail") {
@@ -2050,9 +2061,11 @@ TEST_CASE("generated event AuthMethodNotAllowed") {
   bare.add_field("Event", "AuthMethodNotAllowed");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 11);
+  CHECK(y.missing.size() == 9);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event BlindTransfer") {
@@ -2346,9 +2359,10 @@ TEST_CASE("generated event BridgeEnter") {
   bare.add_field("Event", "BridgeEnter");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 1);
+  CHECK(y.missing.size() == 0);
   CHECK(y.bad.empty());
-  CHECK(y.ok() == false);
+  CHECK(y.ok() == true);
+  CHECK_FALSE(y.swap_uniqueid.has_value());
   ami::message garbled;
   garbled.add_field("Event", "BridgeEnter");
   garbled.add_field("BridgeNumChannels", "n/a");
@@ -2357,7 +2371,7 @@ TEST_CASE("generated event BridgeEnter") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 3);
-  CHECK(z.missing.size() == 19);
+  CHECK(z.missing.size() == 18);
 }
 
 TEST_CASE("generated event BridgeInfoChannel") {
@@ -3205,9 +3219,11 @@ TEST_CASE("generated event ChallengeResponseFailed") {
   bare.add_field("Event", "ChallengeResponseFailed");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 13);
+  CHECK(y.missing.size() == 11);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event ChallengeSent") {
@@ -3248,9 +3264,11 @@ TEST_CASE("generated event ChallengeSent") {
   bare.add_field("Event", "ChallengeSent");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 11);
+  CHECK(y.missing.size() == 9);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event ChannelHungup") {
@@ -4508,9 +4526,10 @@ TEST_CASE("generated event ContactStatus") {
   bare.add_field("Event", "ContactStatus");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 5);
+  CHECK(y.missing.size() == 4);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.roundtrip_usec.has_value());
 }
 
 TEST_CASE("generated event ContactStatusDetail") {
@@ -4655,9 +4674,10 @@ TEST_CASE("generated event CoreShowChannel") {
   bare.add_field("Event", "CoreShowChannel");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 5);
+  CHECK(y.missing.size() == 4);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.action_id.has_value());
   ami::message garbled;
   garbled.add_field("Event", "CoreShowChannel");
   garbled.add_field("ChannelState", "n/a");
@@ -4665,7 +4685,7 @@ TEST_CASE("generated event CoreShowChannel") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 2);
-  CHECK(z.missing.size() == 17);
+  CHECK(z.missing.size() == 16);
 }
 
 TEST_CASE("generated event CoreShowChannelMap") {
@@ -4861,7 +4881,10 @@ TEST_CASE("generated event DAHDIShowChannels") {
   bare.add_field("Event", "DAHDIShowChannels");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 10);
+  CHECK(y.missing.size() == 7);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.channel.has_value());
+  CHECK_FALSE(y.uniqueid.has_value());
+  CHECK_FALSE(y.account_code.has_value());
 }

@@ -639,9 +639,10 @@ TEST_CASE("generated event DialEnd") {
   bare.add_field("Event", "DialEnd");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 2);
+  CHECK(y.missing.size() == 1);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.forward.has_value());
   ami::message garbled;
   garbled.add_field("Event", "DialEnd");
   garbled.add_field("ChannelState", "n/a");
@@ -651,7 +652,7 @@ TEST_CASE("generated event DialEnd") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 4);
-  CHECK(z.missing.size() == 26);
+  CHECK(z.missing.size() == 25);
 }
 
 TEST_CASE("generated event DialState") {
@@ -732,9 +733,10 @@ TEST_CASE("generated event DialState") {
   bare.add_field("Event", "DialState");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 2);
+  CHECK(y.missing.size() == 1);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.forward.has_value());
   ami::message garbled;
   garbled.add_field("Event", "DialState");
   garbled.add_field("ChannelState", "n/a");
@@ -744,7 +746,7 @@ TEST_CASE("generated event DialState") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 4);
-  CHECK(z.missing.size() == 26);
+  CHECK(z.missing.size() == 25);
 }
 
 TEST_CASE("generated event DNDState") {
@@ -1429,9 +1431,12 @@ TEST_CASE("generated event FailedACL") {
   bare.add_field("Event", "FailedACL");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 11);
+  CHECK(y.missing.size() == 8);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.acl_name.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event FAXSession") {
@@ -1474,9 +1479,18 @@ TEST_CASE("generated event FAXSession") {
   bare.add_field("Event", "FAXSession");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 12);
+  CHECK(y.missing.size() == 3);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.action_id.has_value());
+  CHECK_FALSE(y.error_correction_mode.has_value());
+  CHECK_FALSE(y.data_rate.has_value());
+  CHECK_FALSE(y.image_resolution.has_value());
+  CHECK_FALSE(y.page_number.has_value());
+  CHECK_FALSE(y.file_name.has_value());
+  CHECK_FALSE(y.pages_transmitted.has_value());
+  CHECK_FALSE(y.pages_received.has_value());
+  CHECK_FALSE(y.total_bad_lines.has_value());
 }
 
 TEST_CASE("generated event FAXSessionsComplete") {
@@ -1543,9 +1557,10 @@ TEST_CASE("generated event FAXSessionsEntry") {
   bare.add_field("Event", "FAXSessionsEntry");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 8);
+  CHECK(y.missing.size() == 7);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.action_id.has_value());
 }
 
 TEST_CASE("generated event FAXStats") {
@@ -1578,9 +1593,10 @@ TEST_CASE("generated event FAXStats") {
   bare.add_field("Event", "FAXStats");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 7);
+  CHECK(y.missing.size() == 6);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.action_id.has_value());
 }
 
 TEST_CASE("generated event FAXStatus") {
@@ -1793,9 +1809,10 @@ TEST_CASE("generated event Hangup") {
   bare.add_field("Event", "Hangup");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 3);
+  CHECK(y.missing.size() == 2);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.tech_cause.has_value());
   ami::message garbled;
   garbled.add_field("Event", "Hangup");
   garbled.add_field("ChannelState", "n/a");
@@ -1804,7 +1821,7 @@ TEST_CASE("generated event Hangup") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 3);
-  CHECK(z.missing.size() == 14);
+  CHECK(z.missing.size() == 13);
 }
 
 TEST_CASE("generated event HangupHandlerPop") {
@@ -2095,9 +2112,10 @@ TEST_CASE("generated event Hold") {
   bare.add_field("Event", "Hold");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 1);
+  CHECK(y.missing.size() == 0);
   CHECK(y.bad.empty());
-  CHECK(y.ok() == false);
+  CHECK(y.ok() == true);
+  CHECK_FALSE(y.music_class.has_value());
   ami::message garbled;
   garbled.add_field("Event", "Hold");
   garbled.add_field("ChannelState", "n/a");
@@ -2105,7 +2123,7 @@ TEST_CASE("generated event Hold") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 2);
-  CHECK(z.missing.size() == 13);
+  CHECK(z.missing.size() == 12);
 }
 
 TEST_CASE("generated event IdentifyDetail") {
@@ -2345,9 +2363,11 @@ TEST_CASE("generated event InvalidAccountID") {
   bare.add_field("Event", "InvalidAccountID");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 10);
+  CHECK(y.missing.size() == 8);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event InvalidPassword") {
@@ -2392,9 +2412,14 @@ TEST_CASE("generated event InvalidPassword") {
   bare.add_field("Event", "InvalidPassword");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 13);
+  CHECK(y.missing.size() == 8);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
+  CHECK_FALSE(y.challenge.has_value());
+  CHECK_FALSE(y.received_challenge.has_value());
+  CHECK_FALSE(y.received_hash.has_value());
 }
 
 TEST_CASE("generated event InvalidTransport") {
@@ -2435,9 +2460,11 @@ TEST_CASE("generated event InvalidTransport") {
   bare.add_field("Event", "InvalidTransport");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 11);
+  CHECK(y.missing.size() == 9);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event JabberStatus") {
@@ -2468,9 +2495,12 @@ TEST_CASE("generated event JabberStatus") {
   bare.add_field("Event", "JabberStatus");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 6);
+  CHECK(y.missing.size() == 3);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.resource.has_value());
+  CHECK_FALSE(y.priority.has_value());
+  CHECK_FALSE(y.description.has_value());
 }
 
 TEST_CASE("generated event LineEntry") {
@@ -2622,9 +2652,11 @@ TEST_CASE("generated event LoadAverageLimit") {
   bare.add_field("Event", "LoadAverageLimit");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 10);
+  CHECK(y.missing.size() == 8);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event LocalBridge") {
@@ -3625,9 +3657,11 @@ TEST_CASE("generated event MemoryLimit") {
   bare.add_field("Event", "MemoryLimit");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 10);
+  CHECK(y.missing.size() == 8);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event MessageWaiting") {
@@ -3811,9 +3845,10 @@ TEST_CASE("generated event MixMonitorMute") {
   bare.add_field("Event", "MixMonitorMute");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 2);
+  CHECK(y.missing.size() == 1);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.direction.has_value());
   ami::message garbled;
   garbled.add_field("Event", "MixMonitorMute");
   garbled.add_field("ChannelState", "n/a");
@@ -3821,7 +3856,7 @@ TEST_CASE("generated event MixMonitorMute") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 2);
-  CHECK(z.missing.size() == 14);
+  CHECK(z.missing.size() == 13);
 }
 
 TEST_CASE("generated event MixMonitorStart") {
@@ -4223,9 +4258,10 @@ TEST_CASE("generated event MWIGet") {
   bare.add_field("Event", "MWIGet");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 4);
+  CHECK(y.missing.size() == 3);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.action_id.has_value());
   ami::message garbled;
   garbled.add_field("Event", "MWIGet");
   garbled.add_field("OldMessages", "n/a");
@@ -4233,7 +4269,7 @@ TEST_CASE("generated event MWIGet") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 2);
-  CHECK(z.missing.size() == 2);
+  CHECK(z.missing.size() == 1);
 }
 
 TEST_CASE("generated event MWIGetComplete") {

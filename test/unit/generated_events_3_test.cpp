@@ -248,16 +248,21 @@ TEST_CASE("generated event OriginateResponse") {
   bare.add_field("Event", "OriginateResponse");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 11);
+  CHECK(y.missing.size() == 6);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.action_id.has_value());
+  CHECK_FALSE(y.context.has_value());
+  CHECK_FALSE(y.exten.has_value());
+  CHECK_FALSE(y.application.has_value());
+  CHECK_FALSE(y.data.has_value());
   ami::message garbled;
   garbled.add_field("Event", "OriginateResponse");
   garbled.add_field("Reason", "n/a");
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 1);
-  CHECK(z.missing.size() == 10);
+  CHECK(z.missing.size() == 5);
 }
 
 TEST_CASE("generated event OutboundRegistrationDetail") {
@@ -948,9 +953,21 @@ TEST_CASE("generated event PeerEntry") {
   bare.add_field("Event", "PeerEntry");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 17);
+  CHECK(y.missing.size() == 5);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.object_name.has_value());
+  CHECK_FALSE(y.ip_port.has_value());
+  CHECK_FALSE(y.auto_forcerport.has_value());
+  CHECK_FALSE(y.forcerport.has_value());
+  CHECK_FALSE(y.auto_comedia.has_value());
+  CHECK_FALSE(y.comedia.has_value());
+  CHECK_FALSE(y.video_support.has_value());
+  CHECK_FALSE(y.text_support.has_value());
+  CHECK_FALSE(y.acl.has_value());
+  CHECK_FALSE(y.realtime_device.has_value());
+  CHECK_FALSE(y.description.has_value());
+  CHECK_FALSE(y.accountcode.has_value());
 }
 
 TEST_CASE("generated event PeerlistComplete") {
@@ -1017,9 +1034,13 @@ TEST_CASE("generated event PeerStatus") {
   bare.add_field("Event", "PeerStatus");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 7);
+  CHECK(y.missing.size() == 3);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.cause.has_value());
+  CHECK_FALSE(y.address.has_value());
+  CHECK_FALSE(y.port.has_value());
+  CHECK_FALSE(y.time.has_value());
 }
 
 TEST_CASE("generated event Pickup") {
@@ -2357,9 +2378,10 @@ TEST_CASE("generated event Registry") {
   bare.add_field("Event", "Registry");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 5);
+  CHECK(y.missing.size() == 4);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.cause.has_value());
 }
 
 TEST_CASE("generated event RegistryEntry") {
@@ -2398,9 +2420,15 @@ TEST_CASE("generated event RegistryEntry") {
   bare.add_field("Event", "RegistryEntry");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 10);
+  CHECK(y.missing.size() == 4);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.dns_manager.has_value());
+  CHECK_FALSE(y.perceived.has_value());
+  CHECK_FALSE(y.port.has_value());
+  CHECK_FALSE(y.domain.has_value());
+  CHECK_FALSE(y.domain_port.has_value());
+  CHECK_FALSE(y.registration_time.has_value());
 }
 
 TEST_CASE("generated event Reload") {
@@ -2495,9 +2523,13 @@ TEST_CASE("generated event RequestBadFormat") {
   bare.add_field("Event", "RequestBadFormat");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 12);
+  CHECK(y.missing.size() == 8);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.account_id.has_value());
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
+  CHECK_FALSE(y.request_params.has_value());
 }
 
 TEST_CASE("generated event RequestNotAllowed") {
@@ -2540,9 +2572,12 @@ TEST_CASE("generated event RequestNotAllowed") {
   bare.add_field("Event", "RequestNotAllowed");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 12);
+  CHECK(y.missing.size() == 9);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
+  CHECK_FALSE(y.request_params.has_value());
 }
 
 TEST_CASE("generated event RequestNotSupported") {
@@ -2583,9 +2618,11 @@ TEST_CASE("generated event RequestNotSupported") {
   bare.add_field("Event", "RequestNotSupported");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 11);
+  CHECK(y.missing.size() == 9);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event ResourceListDetail") {
@@ -2720,9 +2757,15 @@ TEST_CASE("generated event RTCPReceived") {
   bare.add_field("Event", "RTCPReceived");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 9);
+  CHECK(y.missing.size() == 3);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.from_value.has_value());
+  CHECK_FALSE(y.rtt.has_value());
+  CHECK_FALSE(y.sent_ntp.has_value());
+  CHECK_FALSE(y.sent_rtp.has_value());
+  CHECK_FALSE(y.sent_packets.has_value());
+  CHECK_FALSE(y.sent_octets.has_value());
   ami::message garbled;
   garbled.add_field("Event", "RTCPReceived");
   garbled.add_field("ChannelState", "n/a");
@@ -2730,7 +2773,7 @@ TEST_CASE("generated event RTCPReceived") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 2);
-  CHECK(z.missing.size() == 21);
+  CHECK(z.missing.size() == 15);
 }
 
 TEST_CASE("generated event RTCPSent") {
@@ -2794,9 +2837,14 @@ TEST_CASE("generated event RTCPSent") {
   bare.add_field("Event", "RTCPSent");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 8);
+  CHECK(y.missing.size() == 3);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.to.has_value());
+  CHECK_FALSE(y.sent_ntp.has_value());
+  CHECK_FALSE(y.sent_rtp.has_value());
+  CHECK_FALSE(y.sent_packets.has_value());
+  CHECK_FALSE(y.sent_octets.has_value());
   ami::message garbled;
   garbled.add_field("Event", "RTCPSent");
   garbled.add_field("ChannelState", "n/a");
@@ -2804,7 +2852,7 @@ TEST_CASE("generated event RTCPSent") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 2);
-  CHECK(z.missing.size() == 20);
+  CHECK(z.missing.size() == 15);
 }
 
 TEST_CASE("generated event SendFAX") {
@@ -2913,9 +2961,11 @@ TEST_CASE("generated event SessionLimit") {
   bare.add_field("Event", "SessionLimit");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 10);
+  CHECK(y.missing.size() == 8);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event SessionTimeout") {
@@ -3288,9 +3338,10 @@ TEST_CASE("generated event Status") {
   bare.add_field("Event", "Status");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 17);
+  CHECK(y.missing.size() == 16);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.action_id.has_value());
   ami::message garbled;
   garbled.add_field("Event", "Status");
   garbled.add_field("ChannelState", "n/a");
@@ -3299,7 +3350,7 @@ TEST_CASE("generated event Status") {
   const ami::event ev_garbled{std::move(garbled)};
   const E z = E::from(ev_garbled);
   CHECK(z.bad.size() == 3);
-  CHECK(z.missing.size() == 28);
+  CHECK(z.missing.size() == 27);
 }
 
 TEST_CASE("generated event StatusComplete") {
@@ -3377,9 +3428,11 @@ TEST_CASE("generated event SuccessfulAuth") {
   bare.add_field("Event", "SuccessfulAuth");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 11);
+  CHECK(y.missing.size() == 9);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event TestEvent") {
@@ -3526,9 +3579,11 @@ TEST_CASE("generated event UnexpectedAddress") {
   bare.add_field("Event", "UnexpectedAddress");
   const ami::event ev_bare{std::move(bare)};
   const E y = E::from(ev_bare);
-  CHECK(y.missing.size() == 11);
+  CHECK(y.missing.size() == 9);
   CHECK(y.bad.empty());
   CHECK(y.ok() == false);
+  CHECK_FALSE(y.module.has_value());
+  CHECK_FALSE(y.session_tv.has_value());
 }
 
 TEST_CASE("generated event Unhold") {

@@ -16,7 +16,8 @@ namespace ami::events {
 
 // Event Agents (module app_agent_pool), class agent, since 12.0.0. List item of Agents. Members are
 // views into the event, valid as long as it is. An absent header leaves its member empty or nullopt
-// and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// and is listed in missing, unless Asterisk sends it only in some cases; a number that does not
+// parse is nullopt and listed in bad.
 struct agents {
   static constexpr std::string_view event_name = "Agents";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,14 +27,14 @@ struct agents {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view agent;                 // Agent
-  std::string_view name;                  // Name
-  std::string_view status;                // Status
-  std::string_view talking_to_chan;       // TalkingToChan
-  std::string_view call_started;          // CallStarted
-  std::string_view logged_in_time;        // LoggedInTime
-  ami::events::channel_snapshot channel;  // channel snapshot, no prefix
-  std::string_view action_id;             // ActionID
+  std::optional<std::string_view> agent;            // Agent, optional
+  std::optional<std::string_view> name;             // Name, optional
+  std::optional<std::string_view> status;           // Status, optional
+  std::optional<std::string_view> talking_to_chan;  // TalkingToChan, optional
+  std::optional<std::string_view> call_started;     // CallStarted, optional
+  std::optional<std::string_view> logged_in_time;   // LoggedInTime, optional
+  ami::events::channel_snapshot channel;            // channel snapshot, no prefix
+  std::optional<std::string_view> action_id;        // ActionID, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -45,14 +46,14 @@ struct agents {
     agents out;
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
-    out.agent = r.text("Agent");
-    out.name = r.text("Name");
-    out.status = r.text("Status");
-    out.talking_to_chan = r.text("TalkingToChan");
-    out.call_started = r.text("CallStarted");
-    out.logged_in_time = r.text("LoggedInTime");
+    out.agent = r.optional_text("Agent");
+    out.name = r.optional_text("Name");
+    out.status = r.optional_text("Status");
+    out.talking_to_chan = r.optional_text("TalkingToChan");
+    out.call_started = r.optional_text("CallStarted");
+    out.logged_in_time = r.optional_text("LoggedInTime");
     out.channel.read(r, ami::events::detail::plain_channel_headers);
-    out.action_id = r.text("ActionID");
+    out.action_id = r.optional_text("ActionID");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event AgentsComplete (module app_agent_pool), class agent, since 12.0.0. Ends the list of Agents.
 // Members are views into the event, valid as long as it is. An absent header leaves its member
-// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
-// bad.
+// empty or nullopt and is listed in missing, unless Asterisk sends it only in some cases; a number
+// that does not parse is nullopt and listed in bad.
 struct agents_complete {
   static constexpr std::string_view event_name = "AgentsComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

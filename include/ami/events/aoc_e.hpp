@@ -15,8 +15,9 @@
 namespace ami::events {
 
 // Event AOC-E (module builtin), class aoc, since 12.0.0. Members are views into the event, valid as
-// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
-// number that does not parse is nullopt and listed in bad.
+// long as it is. An absent header leaves its member empty or nullopt and is listed in missing,
+// unless Asterisk sends it only in some cases; a number that does not parse is nullopt and listed
+// in bad.
 struct aoc_e {
   static constexpr std::string_view event_name = "AOC-E";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

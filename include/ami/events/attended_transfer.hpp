@@ -16,7 +16,8 @@ namespace ami::events {
 
 // Event AttendedTransfer (module builtin), class call, since 12.0.0. Members are views into the
 // event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
-// in missing; a number that does not parse is nullopt and listed in bad.
+// in missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt
+// and listed in bad.
 struct attended_transfer {
   static constexpr std::string_view event_name = "AttendedTransfer";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,19 +27,19 @@ struct attended_transfer {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view result;                          // Result
-  ami::events::channel_snapshot orig_transferer;    // channel snapshot, prefix OrigTransferer
-  ami::events::bridge_snapshot orig_bridge;         // bridge snapshot, prefix Orig
+  std::string_view result;                                  // Result
+  ami::events::channel_snapshot orig_transferer;  // channel snapshot, prefix OrigTransferer
+  ami::events::bridge_snapshot orig_bridge;                 // bridge snapshot, prefix Orig
   ami::events::channel_snapshot second_transferer;  // channel snapshot, prefix SecondTransferer
-  ami::events::bridge_snapshot second_bridge;       // bridge snapshot, prefix Second
-  std::string_view dest_type;                       // DestType
-  std::string_view dest_bridge_uniqueid;            // DestBridgeUniqueid
-  std::string_view dest_app;                        // DestApp
-  ami::events::channel_snapshot local_one;          // channel snapshot, prefix LocalOne
-  ami::events::channel_snapshot local_two;          // channel snapshot, prefix LocalTwo
-  std::string_view dest_transferer_channel;         // DestTransfererChannel
-  ami::events::channel_snapshot transferee;         // channel snapshot, prefix Transferee
-  ami::events::channel_snapshot transfer_target;    // channel snapshot, prefix TransferTarget
+  ami::events::bridge_snapshot second_bridge;               // bridge snapshot, prefix Second
+  std::optional<std::string_view> dest_type;                // DestType, optional
+  std::optional<std::string_view> dest_bridge_uniqueid;     // DestBridgeUniqueid, optional
+  std::optional<std::string_view> dest_app;                 // DestApp, optional
+  ami::events::channel_snapshot local_one;                  // channel snapshot, prefix LocalOne
+  ami::events::channel_snapshot local_two;                  // channel snapshot, prefix LocalTwo
+  std::optional<std::string_view> dest_transferer_channel;  // DestTransfererChannel, optional
+  ami::events::channel_snapshot transferee;                 // channel snapshot, prefix Transferee
+  ami::events::channel_snapshot transfer_target;  // channel snapshot, prefix TransferTarget
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -55,12 +56,12 @@ struct attended_transfer {
     out.orig_bridge.read(r, ami::events::detail::orig_bridge_headers);
     out.second_transferer.read(r, ami::events::detail::second_transferer_channel_headers);
     out.second_bridge.read(r, ami::events::detail::second_bridge_headers);
-    out.dest_type = r.text("DestType");
-    out.dest_bridge_uniqueid = r.text("DestBridgeUniqueid");
-    out.dest_app = r.text("DestApp");
+    out.dest_type = r.optional_text("DestType");
+    out.dest_bridge_uniqueid = r.optional_text("DestBridgeUniqueid");
+    out.dest_app = r.optional_text("DestApp");
     out.local_one.read(r, ami::events::detail::local_one_channel_headers);
     out.local_two.read(r, ami::events::detail::local_two_channel_headers);
-    out.dest_transferer_channel = r.text("DestTransfererChannel");
+    out.dest_transferer_channel = r.optional_text("DestTransfererChannel");
     out.transferee.read(r, ami::events::detail::transferee_channel_headers);
     out.transfer_target.read(r, ami::events::detail::transfer_target_channel_headers);
     return out;

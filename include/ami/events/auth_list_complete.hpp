@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event AuthListComplete (module res_pjsip), class command, since 16.0.0. Ends the list of
 // PJSIPShowAuths. Members are views into the event, valid as long as it is. An absent header leaves
-// its member empty or nullopt and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// its member empty or nullopt and is listed in missing, unless Asterisk sends it only in some
+// cases; a number that does not parse is nullopt and listed in bad.
 struct auth_list_complete {
   static constexpr std::string_view event_name = "AuthListComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -16,7 +16,8 @@ namespace ami::events {
 
 // Event BridgeEnter (module builtin), class call, since 12.0.0. Members are views into the event,
 // valid as long as it is. An absent header leaves its member empty or nullopt and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt and
+// listed in bad.
 struct bridge_enter {
   static constexpr std::string_view event_name = "BridgeEnter";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,9 +27,9 @@ struct bridge_enter {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  ami::events::bridge_snapshot bridge;    // bridge snapshot, no prefix
-  ami::events::channel_snapshot channel;  // channel snapshot, no prefix
-  std::string_view swap_uniqueid;         // SwapUniqueid
+  ami::events::bridge_snapshot bridge;            // bridge snapshot, no prefix
+  ami::events::channel_snapshot channel;          // channel snapshot, no prefix
+  std::optional<std::string_view> swap_uniqueid;  // SwapUniqueid, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -42,7 +43,7 @@ struct bridge_enter {
     ami::detail::event_reader r{e, out.missing, out.bad};
     out.bridge.read(r, ami::events::detail::plain_bridge_headers);
     out.channel.read(r, ami::events::detail::plain_channel_headers);
-    out.swap_uniqueid = r.text("SwapUniqueid");
+    out.swap_uniqueid = r.optional_text("SwapUniqueid");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

@@ -16,8 +16,8 @@ namespace ami::events {
 
 // Event BridgeInfoChannel (module builtin), class command, since 13.0.0. List item of BridgeInfo.
 // Members are views into the event, valid as long as it is. An absent header leaves its member
-// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
-// bad.
+// empty or nullopt and is listed in missing, unless Asterisk sends it only in some cases; a number
+// that does not parse is nullopt and listed in bad.
 struct bridge_info_channel {
   static constexpr std::string_view event_name = "BridgeInfoChannel";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -15,7 +15,8 @@ namespace ami::events {
 // Event CCFailure (module builtin), class cc, first version not documented. Known from Asterisk's C
 // code only: its headers here are a lower bound; read the others through raw. Members are views
 // into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
-// is listed in missing; a number that does not parse is nullopt and listed in bad.
+// is listed in missing, unless Asterisk sends it only in some cases; a number that does not parse
+// is nullopt and listed in bad.
 struct cc_failure {
   static constexpr std::string_view event_name = "CCFailure";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

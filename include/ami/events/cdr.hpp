@@ -13,8 +13,9 @@
 namespace ami::events {
 
 // Event Cdr (module cdr_manager), class cdr, since 13.2.0. Members are views into the event, valid
-// as long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
-// number that does not parse is nullopt and listed in bad.
+// as long as it is. An absent header leaves its member empty or nullopt and is listed in missing,
+// unless Asterisk sends it only in some cases; a number that does not parse is nullopt and listed
+// in bad.
 struct cdr {
   static constexpr std::string_view event_name = "Cdr";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -16,8 +16,8 @@ namespace ami::events {
 
 // Event ConfbridgeList (module app_confbridge), class reporting, since 13.20.0. List item of
 // ConfbridgeList. Members are views into the event, valid as long as it is. An absent header leaves
-// its member empty or nullopt and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// its member empty or nullopt and is listed in missing, unless Asterisk sends it only in some
+// cases; a number that does not parse is nullopt and listed in bad.
 struct confbridge_list {
   static constexpr std::string_view event_name = "ConfbridgeList";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -14,7 +14,8 @@ namespace ami::events {
 
 // Event ContactStatus (module builtin), class system, since 13.5.0. Members are views into the
 // event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
-// in missing; a number that does not parse is nullopt and listed in bad.
+// in missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt
+// and listed in bad.
 struct contact_status {
   static constexpr std::string_view event_name = "ContactStatus";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -24,11 +25,11 @@ struct contact_status {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view uri;                   // URI
-  std::string_view contact_status_value;  // ContactStatus
-  std::string_view aor;                   // AOR
-  std::string_view endpoint_name;         // EndpointName
-  std::string_view roundtrip_usec;        // RoundtripUsec
+  std::string_view uri;                            // URI
+  std::string_view contact_status_value;           // ContactStatus
+  std::string_view aor;                            // AOR
+  std::string_view endpoint_name;                  // EndpointName
+  std::optional<std::string_view> roundtrip_usec;  // RoundtripUsec, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -44,7 +45,7 @@ struct contact_status {
     out.contact_status_value = r.text("ContactStatus");
     out.aor = r.text("AOR");
     out.endpoint_name = r.text("EndpointName");
-    out.roundtrip_usec = r.text("RoundtripUsec");
+    out.roundtrip_usec = r.optional_text("RoundtripUsec");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

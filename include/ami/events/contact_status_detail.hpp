@@ -15,7 +15,8 @@ namespace ami::events {
 // Event ContactStatusDetail (module res_pjsip), class command, since 13.0.0. List item of
 // PJSIPShowEndpoint, PJSIPShowRegistrationInboundContactStatuses. Members are views into the event,
 // valid as long as it is. An absent header leaves its member empty or nullopt and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt and
+// listed in bad.
 struct contact_status_detail {
   static constexpr std::string_view event_name = "ContactStatusDetail";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

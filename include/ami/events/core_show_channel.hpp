@@ -16,8 +16,8 @@ namespace ami::events {
 
 // Event CoreShowChannel (module builtin), class call, since 18.26.0. List item of CoreShowChannels.
 // Members are views into the event, valid as long as it is. An absent header leaves its member
-// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
-// bad.
+// empty or nullopt and is listed in missing, unless Asterisk sends it only in some cases; a number
+// that does not parse is nullopt and listed in bad.
 struct core_show_channel {
   static constexpr std::string_view event_name = "CoreShowChannel";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -27,12 +27,12 @@ struct core_show_channel {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view action_id;             // ActionID
-  ami::events::channel_snapshot channel;  // channel snapshot, no prefix
-  std::string_view bridge_id;             // BridgeId
-  std::string_view application;           // Application
-  std::string_view application_data;      // ApplicationData
-  std::string_view duration;              // Duration
+  std::optional<std::string_view> action_id;  // ActionID, optional
+  ami::events::channel_snapshot channel;      // channel snapshot, no prefix
+  std::string_view bridge_id;                 // BridgeId
+  std::string_view application;               // Application
+  std::string_view application_data;          // ApplicationData
+  std::string_view duration;                  // Duration
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -44,7 +44,7 @@ struct core_show_channel {
     core_show_channel out;
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
-    out.action_id = r.text("ActionID");
+    out.action_id = r.optional_text("ActionID");
     out.channel.read(r, ami::events::detail::plain_channel_headers);
     out.bridge_id = r.text("BridgeId");
     out.application = r.text("Application");

@@ -15,7 +15,8 @@ namespace ami::events {
 // Event CoreShowChannelMapComplete (module builtin), class call, since 18.26.0. Ends the list of
 // CoreShowChannelMap. ActionID: written by the list code though not documented. Members are views
 // into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
-// is listed in missing; a number that does not parse is nullopt and listed in bad.
+// is listed in missing, unless Asterisk sends it only in some cases; a number that does not parse
+// is nullopt and listed in bad.
 struct core_show_channel_map_complete {
   static constexpr std::string_view event_name = "CoreShowChannelMapComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

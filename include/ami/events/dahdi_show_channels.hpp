@@ -16,7 +16,8 @@ namespace ami::events {
 // first version not documented. List item of DAHDIShowChannels. Known from Asterisk's C code only:
 // its headers here are a lower bound; read the others through raw. Members are views into the
 // event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
-// in missing; a number that does not parse is nullopt and listed in bad.
+// in missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt
+// and listed in bad.
 struct dahdi_show_channels {
   static constexpr std::string_view event_name = "DAHDIShowChannels";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,16 +27,16 @@ struct dahdi_show_channels {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = false;
 
-  std::string_view dahdi_channel;    // DAHDIChannel
-  std::string_view channel;          // Channel
-  std::string_view uniqueid;         // Uniqueid
-  std::string_view account_code;     // AccountCode
-  std::string_view signalling;       // Signalling
-  std::string_view signalling_code;  // SignallingCode
-  std::string_view context;          // Context
-  std::string_view dnd;              // DND
-  std::string_view alarm;            // Alarm
-  std::string_view description;      // Description
+  std::string_view dahdi_channel;                // DAHDIChannel
+  std::optional<std::string_view> channel;       // Channel, optional
+  std::optional<std::string_view> uniqueid;      // Uniqueid, optional
+  std::optional<std::string_view> account_code;  // AccountCode, optional
+  std::string_view signalling;                   // Signalling
+  std::string_view signalling_code;              // SignallingCode
+  std::string_view context;                      // Context
+  std::string_view dnd;                          // DND
+  std::string_view alarm;                        // Alarm
+  std::string_view description;                  // Description
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -48,9 +49,9 @@ struct dahdi_show_channels {
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
     out.dahdi_channel = r.text("DAHDIChannel");
-    out.channel = r.text("Channel");
-    out.uniqueid = r.text("Uniqueid");
-    out.account_code = r.text("AccountCode");
+    out.channel = r.optional_text("Channel");
+    out.uniqueid = r.optional_text("Uniqueid");
+    out.account_code = r.optional_text("AccountCode");
     out.signalling = r.text("Signalling");
     out.signalling_code = r.text("SignallingCode");
     out.context = r.text("Context");

@@ -15,8 +15,9 @@ namespace ami::events {
 // Event DBGetComplete (module builtin), class none (sent only to the session that asked), first
 // version not documented. Ends the list of DBGet. Known from Asterisk's C code only: its headers
 // here are a lower bound; read the others through raw. Members are views into the event, valid as
-// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
-// number that does not parse is nullopt and listed in bad.
+// long as it is. An absent header leaves its member empty or nullopt and is listed in missing,
+// unless Asterisk sends it only in some cases; a number that does not parse is nullopt and listed
+// in bad.
 struct db_get_complete {
   static constexpr std::string_view event_name = "DBGetComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -15,8 +15,9 @@
 namespace ami::events {
 
 // Event DialEnd (module builtin), class call, since 12.0.0. Members are views into the event, valid
-// as long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
-// number that does not parse is nullopt and listed in bad.
+// as long as it is. An absent header leaves its member empty or nullopt and is listed in missing,
+// unless Asterisk sends it only in some cases; a number that does not parse is nullopt and listed
+// in bad.
 struct dial_end {
   static constexpr std::string_view event_name = "DialEnd";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,10 +27,10 @@ struct dial_end {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  ami::events::channel_snapshot channel;  // channel snapshot, no prefix
-  ami::events::channel_snapshot dest;     // channel snapshot, prefix Dest
-  std::string_view dial_status;           // DialStatus
-  std::string_view forward;               // Forward
+  ami::events::channel_snapshot channel;    // channel snapshot, no prefix
+  ami::events::channel_snapshot dest;       // channel snapshot, prefix Dest
+  std::string_view dial_status;             // DialStatus
+  std::optional<std::string_view> forward;  // Forward, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -44,7 +45,7 @@ struct dial_end {
     out.channel.read(r, ami::events::detail::plain_channel_headers);
     out.dest.read(r, ami::events::detail::dest_channel_headers);
     out.dial_status = r.text("DialStatus");
-    out.forward = r.text("Forward");
+    out.forward = r.optional_text("Forward");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

@@ -14,7 +14,8 @@ namespace ami::events {
 
 // Event FAXSession (module res_fax), class reporting, since 13.0.0. Members are views into the
 // event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
-// in missing; a number that does not parse is nullopt and listed in bad.
+// in missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt
+// and listed in bad.
 struct fax_session {
   static constexpr std::string_view event_name = "FAXSession";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -24,18 +25,18 @@ struct fax_session {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view action_id;              // ActionID
-  std::string_view session_number;         // SessionNumber
-  std::string_view operation;              // Operation
-  std::string_view state;                  // State
-  std::string_view error_correction_mode;  // ErrorCorrectionMode
-  std::string_view data_rate;              // DataRate
-  std::string_view image_resolution;       // ImageResolution
-  std::string_view page_number;            // PageNumber
-  std::string_view file_name;              // FileName
-  std::string_view pages_transmitted;      // PagesTransmitted
-  std::string_view pages_received;         // PagesReceived
-  std::string_view total_bad_lines;        // TotalBadLines
+  std::optional<std::string_view> action_id;              // ActionID, optional
+  std::string_view session_number;                        // SessionNumber
+  std::string_view operation;                             // Operation
+  std::string_view state;                                 // State
+  std::optional<std::string_view> error_correction_mode;  // ErrorCorrectionMode, optional
+  std::optional<std::string_view> data_rate;              // DataRate, optional
+  std::optional<std::string_view> image_resolution;       // ImageResolution, optional
+  std::optional<std::string_view> page_number;            // PageNumber, optional
+  std::optional<std::string_view> file_name;              // FileName, optional
+  std::optional<std::string_view> pages_transmitted;      // PagesTransmitted, optional
+  std::optional<std::string_view> pages_received;         // PagesReceived, optional
+  std::optional<std::string_view> total_bad_lines;        // TotalBadLines, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -47,18 +48,18 @@ struct fax_session {
     fax_session out;
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
-    out.action_id = r.text("ActionID");
+    out.action_id = r.optional_text("ActionID");
     out.session_number = r.text("SessionNumber");
     out.operation = r.text("Operation");
     out.state = r.text("State");
-    out.error_correction_mode = r.text("ErrorCorrectionMode");
-    out.data_rate = r.text("DataRate");
-    out.image_resolution = r.text("ImageResolution");
-    out.page_number = r.text("PageNumber");
-    out.file_name = r.text("FileName");
-    out.pages_transmitted = r.text("PagesTransmitted");
-    out.pages_received = r.text("PagesReceived");
-    out.total_bad_lines = r.text("TotalBadLines");
+    out.error_correction_mode = r.optional_text("ErrorCorrectionMode");
+    out.data_rate = r.optional_text("DataRate");
+    out.image_resolution = r.optional_text("ImageResolution");
+    out.page_number = r.optional_text("PageNumber");
+    out.file_name = r.optional_text("FileName");
+    out.pages_transmitted = r.optional_text("PagesTransmitted");
+    out.pages_received = r.optional_text("PagesReceived");
+    out.total_bad_lines = r.optional_text("TotalBadLines");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event FAXSessionsEntry (module res_fax), class reporting, since 13.0.0. List item of FAXSessions.
 // Members are views into the event, valid as long as it is. An absent header leaves its member
-// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
-// bad.
+// empty or nullopt and is listed in missing, unless Asterisk sends it only in some cases; a number
+// that does not parse is nullopt and listed in bad.
 struct fax_sessions_entry {
   static constexpr std::string_view event_name = "FAXSessionsEntry";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -25,14 +25,14 @@ struct fax_sessions_entry {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view action_id;       // ActionID
-  std::string_view channel;         // Channel
-  std::string_view technology;      // Technology
-  std::string_view session_number;  // SessionNumber
-  std::string_view session_type;    // SessionType
-  std::string_view operation;       // Operation
-  std::string_view state;           // State
-  std::string_view files;           // Files
+  std::optional<std::string_view> action_id;  // ActionID, optional
+  std::string_view channel;                   // Channel
+  std::string_view technology;                // Technology
+  std::string_view session_number;            // SessionNumber
+  std::string_view session_type;              // SessionType
+  std::string_view operation;                 // Operation
+  std::string_view state;                     // State
+  std::string_view files;                     // Files
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -44,7 +44,7 @@ struct fax_sessions_entry {
     fax_sessions_entry out;
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
-    out.action_id = r.text("ActionID");
+    out.action_id = r.optional_text("ActionID");
     out.channel = r.text("Channel");
     out.technology = r.text("Technology");
     out.session_number = r.text("SessionNumber");

@@ -14,7 +14,8 @@ namespace ami::events {
 
 // Event FAXStats (module res_fax), class reporting, since 13.0.0. Members are views into the event,
 // valid as long as it is. An absent header leaves its member empty or nullopt and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt and
+// listed in bad.
 struct fax_stats {
   static constexpr std::string_view event_name = "FAXStats";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -24,13 +25,13 @@ struct fax_stats {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view action_id;          // ActionID
-  std::string_view current_sessions;   // CurrentSessions
-  std::string_view reserved_sessions;  // ReservedSessions
-  std::string_view transmit_attempts;  // TransmitAttempts
-  std::string_view receive_attempts;   // ReceiveAttempts
-  std::string_view completed_faxes;    // CompletedFAXes
-  std::string_view failed_faxes;       // FailedFAXes
+  std::optional<std::string_view> action_id;  // ActionID, optional
+  std::string_view current_sessions;          // CurrentSessions
+  std::string_view reserved_sessions;         // ReservedSessions
+  std::string_view transmit_attempts;         // TransmitAttempts
+  std::string_view receive_attempts;          // ReceiveAttempts
+  std::string_view completed_faxes;           // CompletedFAXes
+  std::string_view failed_faxes;              // FailedFAXes
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -42,7 +43,7 @@ struct fax_stats {
     fax_stats out;
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
-    out.action_id = r.text("ActionID");
+    out.action_id = r.optional_text("ActionID");
     out.current_sessions = r.text("CurrentSessions");
     out.reserved_sessions = r.text("ReservedSessions");
     out.transmit_attempts = r.text("TransmitAttempts");

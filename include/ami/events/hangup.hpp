@@ -15,8 +15,9 @@
 namespace ami::events {
 
 // Event Hangup (module builtin), class call, since 12.0.0. Members are views into the event, valid
-// as long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
-// number that does not parse is nullopt and listed in bad.
+// as long as it is. An absent header leaves its member empty or nullopt and is listed in missing,
+// unless Asterisk sends it only in some cases; a number that does not parse is nullopt and listed
+// in bad.
 struct hangup {
   static constexpr std::string_view event_name = "Hangup";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,10 +27,10 @@ struct hangup {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  ami::events::channel_snapshot channel;  // channel snapshot, no prefix
-  std::optional<int> cause;               // Cause
-  std::string_view cause_txt;             // Cause-txt
-  std::string_view tech_cause;            // TechCause
+  ami::events::channel_snapshot channel;       // channel snapshot, no prefix
+  std::optional<int> cause;                    // Cause
+  std::string_view cause_txt;                  // Cause-txt
+  std::optional<std::string_view> tech_cause;  // TechCause, optional, since 20
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -44,7 +45,7 @@ struct hangup {
     out.channel.read(r, ami::events::detail::plain_channel_headers);
     out.cause = r.int32("Cause");
     out.cause_txt = r.text("Cause-txt");
-    out.tech_cause = r.text("TechCause");
+    out.tech_cause = r.optional_text("TechCause");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

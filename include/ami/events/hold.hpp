@@ -15,8 +15,9 @@
 namespace ami::events {
 
 // Event Hold (module builtin), class call, since 12.0.0. Members are views into the event, valid as
-// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
-// number that does not parse is nullopt and listed in bad.
+// long as it is. An absent header leaves its member empty or nullopt and is listed in missing,
+// unless Asterisk sends it only in some cases; a number that does not parse is nullopt and listed
+// in bad.
 struct hold {
   static constexpr std::string_view event_name = "Hold";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,8 +27,8 @@ struct hold {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  ami::events::channel_snapshot channel;  // channel snapshot, no prefix
-  std::string_view music_class;           // MusicClass
+  ami::events::channel_snapshot channel;        // channel snapshot, no prefix
+  std::optional<std::string_view> music_class;  // MusicClass, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -40,7 +41,7 @@ struct hold {
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
     out.channel.read(r, ami::events::detail::plain_channel_headers);
-    out.music_class = r.text("MusicClass");
+    out.music_class = r.optional_text("MusicClass");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

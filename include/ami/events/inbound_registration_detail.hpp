@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event InboundRegistrationDetail (module res_pjsip_registrar), class command, since 12.0.0. List
 // item of PJSIPShowRegistrationsInbound. Members are views into the event, valid as long as it is.
-// An absent header leaves its member empty or nullopt and is listed in missing; a number that does
-// not parse is nullopt and listed in bad.
+// An absent header leaves its member empty or nullopt and is listed in missing, unless Asterisk
+// sends it only in some cases; a number that does not parse is nullopt and listed in bad.
 struct inbound_registration_detail {
   static constexpr std::string_view event_name = "InboundRegistrationDetail";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -14,7 +14,8 @@ namespace ami::events {
 
 // Event InvalidPassword (module builtin), class security, since 12.1.0. Members are views into the
 // event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
-// in missing; a number that does not parse is nullopt and listed in bad.
+// in missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt
+// and listed in bad.
 struct invalid_password {
   static constexpr std::string_view event_name = "InvalidPassword";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -24,19 +25,19 @@ struct invalid_password {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view event_tv;            // EventTV
-  std::string_view severity;            // Severity
-  std::string_view service;             // Service
-  std::string_view event_version;       // EventVersion
-  std::string_view account_id;          // AccountID
-  std::string_view session_id;          // SessionID
-  std::string_view local_address;       // LocalAddress
-  std::string_view remote_address;      // RemoteAddress
-  std::string_view module;              // Module
-  std::string_view session_tv;          // SessionTV
-  std::string_view challenge;           // Challenge
-  std::string_view received_challenge;  // ReceivedChallenge
-  std::string_view received_hash;       // ReceivedHash
+  std::string_view event_tv;                           // EventTV
+  std::string_view severity;                           // Severity
+  std::string_view service;                            // Service
+  std::string_view event_version;                      // EventVersion
+  std::string_view account_id;                         // AccountID
+  std::string_view session_id;                         // SessionID
+  std::string_view local_address;                      // LocalAddress
+  std::string_view remote_address;                     // RemoteAddress
+  std::optional<std::string_view> module;              // Module, optional
+  std::optional<std::string_view> session_tv;          // SessionTV, optional
+  std::optional<std::string_view> challenge;           // Challenge, optional
+  std::optional<std::string_view> received_challenge;  // ReceivedChallenge, optional
+  std::optional<std::string_view> received_hash;       // ReceivedHash, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -56,11 +57,11 @@ struct invalid_password {
     out.session_id = r.text("SessionID");
     out.local_address = r.text("LocalAddress");
     out.remote_address = r.text("RemoteAddress");
-    out.module = r.text("Module");
-    out.session_tv = r.text("SessionTV");
-    out.challenge = r.text("Challenge");
-    out.received_challenge = r.text("ReceivedChallenge");
-    out.received_hash = r.text("ReceivedHash");
+    out.module = r.optional_text("Module");
+    out.session_tv = r.optional_text("SessionTV");
+    out.challenge = r.optional_text("Challenge");
+    out.received_challenge = r.optional_text("ReceivedChallenge");
+    out.received_hash = r.optional_text("ReceivedHash");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

@@ -15,7 +15,8 @@ namespace ami::events {
 // Event JabberStatus (module res_xmpp), class user, first version not documented. Known from
 // Asterisk's C code only: its headers here are a lower bound; read the others through raw. Members
 // are views into the event, valid as long as it is. An absent header leaves its member empty or
-// nullopt and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// nullopt and is listed in missing, unless Asterisk sends it only in some cases; a number that does
+// not parse is nullopt and listed in bad.
 struct jabber_status {
   static constexpr std::string_view event_name = "JabberStatus";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -25,12 +26,12 @@ struct jabber_status {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = false;
 
-  std::string_view account;      // Account
-  std::string_view jid;          // JID
-  std::string_view resource;     // Resource
-  std::string_view status;       // Status
-  std::string_view priority;     // Priority
-  std::string_view description;  // Description
+  std::string_view account;                     // Account
+  std::string_view jid;                         // JID
+  std::optional<std::string_view> resource;     // Resource, optional
+  std::string_view status;                      // Status
+  std::optional<std::string_view> priority;     // Priority, optional
+  std::optional<std::string_view> description;  // Description, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -44,10 +45,10 @@ struct jabber_status {
     ami::detail::event_reader r{e, out.missing, out.bad};
     out.account = r.text("Account");
     out.jid = r.text("JID");
-    out.resource = r.text("Resource");
+    out.resource = r.optional_text("Resource");
     out.status = r.text("Status");
-    out.priority = r.text("Priority");
-    out.description = r.text("Description");
+    out.priority = r.optional_text("Priority");
+    out.description = r.optional_text("Description");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

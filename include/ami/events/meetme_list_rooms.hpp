@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event MeetmeListRooms (module app_meetme), class call, since 16.29.0. List item of
 // MeetmeListRooms. Members are views into the event, valid as long as it is. An absent header
-// leaves its member empty or nullopt and is listed in missing; a number that does not parse is
-// nullopt and listed in bad.
+// leaves its member empty or nullopt and is listed in missing, unless Asterisk sends it only in
+// some cases; a number that does not parse is nullopt and listed in bad.
 struct meetme_list_rooms {
   static constexpr std::string_view event_name = "MeetmeListRooms";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

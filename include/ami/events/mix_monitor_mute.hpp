@@ -16,7 +16,8 @@ namespace ami::events {
 
 // Event MixMonitorMute (module app_mixmonitor), class call, since 16.17.0. Members are views into
 // the event, valid as long as it is. An absent header leaves its member empty or nullopt and is
-// listed in missing; a number that does not parse is nullopt and listed in bad.
+// listed in missing, unless Asterisk sends it only in some cases; a number that does not parse is
+// nullopt and listed in bad.
 struct mix_monitor_mute {
   static constexpr std::string_view event_name = "MixMonitorMute";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,9 +27,9 @@ struct mix_monitor_mute {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  ami::events::channel_snapshot channel;  // channel snapshot, no prefix
-  std::string_view direction;             // Direction
-  std::string_view state;                 // State
+  ami::events::channel_snapshot channel;      // channel snapshot, no prefix
+  std::optional<std::string_view> direction;  // Direction, optional
+  std::string_view state;                     // State
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -41,7 +42,7 @@ struct mix_monitor_mute {
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
     out.channel.read(r, ami::events::detail::plain_channel_headers);
-    out.direction = r.text("Direction");
+    out.direction = r.optional_text("Direction");
     out.state = r.text("State");
     return out;
   }

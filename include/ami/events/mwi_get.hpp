@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event MWIGet (module res_mwi_external_ami), class reporting, since 12.1.0. List item of MWIGet.
 // Members are views into the event, valid as long as it is. An absent header leaves its member
-// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
-// bad.
+// empty or nullopt and is listed in missing, unless Asterisk sends it only in some cases; a number
+// that does not parse is nullopt and listed in bad.
 struct mwi_get {
   static constexpr std::string_view event_name = "MWIGet";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -25,10 +25,10 @@ struct mwi_get {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view action_id;       // ActionID
-  std::string_view mailbox;         // Mailbox
-  std::optional<int> old_messages;  // OldMessages
-  std::optional<int> new_messages;  // NewMessages
+  std::optional<std::string_view> action_id;  // ActionID, optional
+  std::string_view mailbox;                   // Mailbox
+  std::optional<int> old_messages;            // OldMessages
+  std::optional<int> new_messages;            // NewMessages
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -40,7 +40,7 @@ struct mwi_get {
     mwi_get out;
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
-    out.action_id = r.text("ActionID");
+    out.action_id = r.optional_text("ActionID");
     out.mailbox = r.text("Mailbox");
     out.old_messages = r.int32("OldMessages");
     out.new_messages = r.int32("NewMessages");

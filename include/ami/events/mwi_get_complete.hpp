@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event MWIGetComplete (module res_mwi_external_ami), class reporting, since 12.1.0. Ends the list
 // of MWIGet. Members are views into the event, valid as long as it is. An absent header leaves its
-// member empty or nullopt and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// member empty or nullopt and is listed in missing, unless Asterisk sends it only in some cases; a
+// number that does not parse is nullopt and listed in bad.
 struct mwi_get_complete {
   static constexpr std::string_view event_name = "MWIGetComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -14,7 +14,8 @@ namespace ami::events {
 
 // Event OriginateResponse (module builtin), class call, since 18.26.0. Members are views into the
 // event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
-// in missing; a number that does not parse is nullopt and listed in bad.
+// in missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt
+// and listed in bad.
 struct originate_response {
   static constexpr std::string_view event_name = "OriginateResponse";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -24,17 +25,17 @@ struct originate_response {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view action_id;       // ActionID
-  std::string_view response;        // Response
-  std::string_view channel;         // Channel
-  std::string_view context;         // Context
-  std::string_view exten;           // Exten
-  std::string_view application;     // Application
-  std::string_view data;            // Data
-  std::optional<int> reason;        // Reason
-  std::string_view uniqueid;        // Uniqueid
-  std::string_view caller_id_num;   // CallerIDNum
-  std::string_view caller_id_name;  // CallerIDName
+  std::optional<std::string_view> action_id;    // ActionID, optional
+  std::string_view response;                    // Response
+  std::string_view channel;                     // Channel
+  std::optional<std::string_view> context;      // Context, optional
+  std::optional<std::string_view> exten;        // Exten, optional
+  std::optional<std::string_view> application;  // Application, optional
+  std::optional<std::string_view> data;         // Data, optional
+  std::optional<int> reason;                    // Reason
+  std::string_view uniqueid;                    // Uniqueid
+  std::string_view caller_id_num;               // CallerIDNum
+  std::string_view caller_id_name;              // CallerIDName
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -46,13 +47,13 @@ struct originate_response {
     originate_response out;
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
-    out.action_id = r.text("ActionID");
+    out.action_id = r.optional_text("ActionID");
     out.response = r.text("Response");
     out.channel = r.text("Channel");
-    out.context = r.text("Context");
-    out.exten = r.text("Exten");
-    out.application = r.text("Application");
-    out.data = r.text("Data");
+    out.context = r.optional_text("Context");
+    out.exten = r.optional_text("Exten");
+    out.application = r.optional_text("Application");
+    out.data = r.optional_text("Data");
     out.reason = r.int32("Reason");
     out.uniqueid = r.text("Uniqueid");
     out.caller_id_num = r.text("CallerIDNum");

@@ -16,7 +16,8 @@ namespace ami::events {
 // first version not documented. List item of IAXpeerlist, IAXpeers, SIPpeers. Known from Asterisk's
 // C code only: its headers here are a lower bound; read the others through raw. Members are views
 // into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
-// is listed in missing; a number that does not parse is nullopt and listed in bad.
+// is listed in missing, unless Asterisk sends it only in some cases; a number that does not parse
+// is nullopt and listed in bad.
 struct peer_entry {
   static constexpr std::string_view event_name = "PeerEntry";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,23 +27,23 @@ struct peer_entry {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = false;
 
-  std::string_view channeltype;       // Channeltype
-  std::string_view object_name;       // ObjectName
-  std::string_view chan_object_type;  // ChanObjectType
-  std::string_view ip_address;        // IPaddress
-  std::string_view ip_port;           // IPport
-  std::string_view dynamic;           // Dynamic
-  std::string_view auto_forcerport;   // AutoForcerport
-  std::string_view forcerport;        // Forcerport
-  std::string_view auto_comedia;      // AutoComedia
-  std::string_view comedia;           // Comedia
-  std::string_view video_support;     // VideoSupport
-  std::string_view text_support;      // TextSupport
-  std::string_view acl;               // ACL
-  std::string_view status;            // Status
-  std::string_view realtime_device;   // RealtimeDevice
-  std::string_view description;       // Description
-  std::string_view accountcode;       // Accountcode
+  std::string_view channeltype;                     // Channeltype
+  std::optional<std::string_view> object_name;      // ObjectName, optional
+  std::string_view chan_object_type;                // ChanObjectType
+  std::string_view ip_address;                      // IPaddress
+  std::optional<std::string_view> ip_port;          // IPport, optional
+  std::string_view dynamic;                         // Dynamic
+  std::optional<std::string_view> auto_forcerport;  // AutoForcerport, optional, removed in 22
+  std::optional<std::string_view> forcerport;       // Forcerport, optional, removed in 22
+  std::optional<std::string_view> auto_comedia;     // AutoComedia, optional, removed in 22
+  std::optional<std::string_view> comedia;          // Comedia, optional, removed in 22
+  std::optional<std::string_view> video_support;    // VideoSupport, optional, removed in 22
+  std::optional<std::string_view> text_support;     // TextSupport, optional, removed in 22
+  std::optional<std::string_view> acl;              // ACL, optional, removed in 22
+  std::string_view status;                          // Status
+  std::optional<std::string_view> realtime_device;  // RealtimeDevice, optional, removed in 22
+  std::optional<std::string_view> description;      // Description, optional
+  std::optional<std::string_view> accountcode;      // Accountcode, optional, removed in 22
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -55,22 +56,22 @@ struct peer_entry {
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
     out.channeltype = r.text("Channeltype");
-    out.object_name = r.text("ObjectName");
+    out.object_name = r.optional_text("ObjectName");
     out.chan_object_type = r.text("ChanObjectType");
     out.ip_address = r.text("IPaddress");
-    out.ip_port = r.text("IPport");
+    out.ip_port = r.optional_text("IPport");
     out.dynamic = r.text("Dynamic");
-    out.auto_forcerport = r.text("AutoForcerport");
-    out.forcerport = r.text("Forcerport");
-    out.auto_comedia = r.text("AutoComedia");
-    out.comedia = r.text("Comedia");
-    out.video_support = r.text("VideoSupport");
-    out.text_support = r.text("TextSupport");
-    out.acl = r.text("ACL");
+    out.auto_forcerport = r.optional_text("AutoForcerport");
+    out.forcerport = r.optional_text("Forcerport");
+    out.auto_comedia = r.optional_text("AutoComedia");
+    out.comedia = r.optional_text("Comedia");
+    out.video_support = r.optional_text("VideoSupport");
+    out.text_support = r.optional_text("TextSupport");
+    out.acl = r.optional_text("ACL");
     out.status = r.text("Status");
-    out.realtime_device = r.text("RealtimeDevice");
-    out.description = r.text("Description");
-    out.accountcode = r.text("Accountcode");
+    out.realtime_device = r.optional_text("RealtimeDevice");
+    out.description = r.optional_text("Description");
+    out.accountcode = r.optional_text("Accountcode");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

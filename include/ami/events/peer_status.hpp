@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event PeerStatus (module builtin), class system, since 12.0.0. List item of SIPpeerstatus.
 // Members are views into the event, valid as long as it is. An absent header leaves its member
-// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
-// bad.
+// empty or nullopt and is listed in missing, unless Asterisk sends it only in some cases; a number
+// that does not parse is nullopt and listed in bad.
 struct peer_status {
   static constexpr std::string_view event_name = "PeerStatus";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -25,13 +25,13 @@ struct peer_status {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view channel_type;       // ChannelType
-  std::string_view peer;               // Peer
-  std::string_view peer_status_value;  // PeerStatus
-  std::string_view cause;              // Cause
-  std::string_view address;            // Address
-  std::string_view port;               // Port
-  std::string_view time;               // Time
+  std::string_view channel_type;            // ChannelType
+  std::string_view peer;                    // Peer
+  std::string_view peer_status_value;       // PeerStatus
+  std::optional<std::string_view> cause;    // Cause, optional
+  std::optional<std::string_view> address;  // Address, optional
+  std::optional<std::string_view> port;     // Port, optional
+  std::optional<std::string_view> time;     // Time, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -46,10 +46,10 @@ struct peer_status {
     out.channel_type = r.text("ChannelType");
     out.peer = r.text("Peer");
     out.peer_status_value = r.text("PeerStatus");
-    out.cause = r.text("Cause");
-    out.address = r.text("Address");
-    out.port = r.text("Port");
-    out.time = r.text("Time");
+    out.cause = r.optional_text("Cause");
+    out.address = r.optional_text("Address");
+    out.port = r.optional_text("Port");
+    out.time = r.optional_text("Time");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

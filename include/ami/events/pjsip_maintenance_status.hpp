@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event PJSIPMaintenanceStatus (module res_pjsip_maintenance), class system, since 20.20.0. List
 // item of PJSIPShowMaintenance. Members are views into the event, valid as long as it is. An absent
-// header leaves its member empty or nullopt and is listed in missing; a number that does not parse
-// is nullopt and listed in bad.
+// header leaves its member empty or nullopt and is listed in missing, unless Asterisk sends it only
+// in some cases; a number that does not parse is nullopt and listed in bad.
 struct pjsip_maintenance_status {
   static constexpr std::string_view event_name = "PJSIPMaintenanceStatus";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event PresenceStateChange (module builtin), class call, since 13.0.0. List item of
 // PresenceStateList. Members are views into the event, valid as long as it is. An absent header
-// leaves its member empty or nullopt and is listed in missing; a number that does not parse is
-// nullopt and listed in bad.
+// leaves its member empty or nullopt and is listed in missing, unless Asterisk sends it only in
+// some cases; a number that does not parse is nullopt and listed in bad.
 struct presence_state_change {
   static constexpr std::string_view event_name = "PresenceStateChange";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

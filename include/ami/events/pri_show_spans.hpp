@@ -15,8 +15,9 @@ namespace ami::events {
 // Event PRIShowSpans (module chan_dahdi), class none (sent only to the session that asked), first
 // version not documented. List item of PRIShowSpans. Known from Asterisk's C code only: its headers
 // here are a lower bound; read the others through raw. Members are views into the event, valid as
-// long as it is. An absent header leaves its member empty or nullopt and is listed in missing; a
-// number that does not parse is nullopt and listed in bad.
+// long as it is. An absent header leaves its member empty or nullopt and is listed in missing,
+// unless Asterisk sends it only in some cases; a number that does not parse is nullopt and listed
+// in bad.
 struct pri_show_spans {
   static constexpr std::string_view event_name = "PRIShowSpans";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -16,7 +16,8 @@ namespace ami::events {
 // first version not documented. Ends the list of PRIShowSpans. Known from Asterisk's C code only:
 // its headers here are a lower bound; read the others through raw. Members are views into the
 // event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
-// in missing; a number that does not parse is nullopt and listed in bad.
+// in missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt
+// and listed in bad.
 struct pri_show_spans_complete {
   static constexpr std::string_view event_name = "PRIShowSpansComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

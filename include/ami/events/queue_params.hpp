@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event QueueParams (module app_queue), class agent, since 16.24.0. List item of QueueStatus.
 // Members are views into the event, valid as long as it is. An absent header leaves its member
-// empty or nullopt and is listed in missing; a number that does not parse is nullopt and listed in
-// bad.
+// empty or nullopt and is listed in missing, unless Asterisk sends it only in some cases; a number
+// that does not parse is nullopt and listed in bad.
 struct queue_params {
   static constexpr std::string_view event_name = "QueueParams";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

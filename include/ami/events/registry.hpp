@@ -14,7 +14,8 @@ namespace ami::events {
 
 // Event Registry (module builtin), class system, since 12.0.0. Members are views into the event,
 // valid as long as it is. An absent header leaves its member empty or nullopt and is listed in
-// missing; a number that does not parse is nullopt and listed in bad.
+// missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt and
+// listed in bad.
 struct registry {
   static constexpr std::string_view event_name = "Registry";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -24,11 +25,11 @@ struct registry {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view channel_type;  // ChannelType
-  std::string_view username;      // Username
-  std::string_view domain;        // Domain
-  std::string_view status;        // Status
-  std::string_view cause;         // Cause
+  std::string_view channel_type;          // ChannelType
+  std::string_view username;              // Username
+  std::string_view domain;                // Domain
+  std::string_view status;                // Status
+  std::optional<std::string_view> cause;  // Cause, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -44,7 +45,7 @@ struct registry {
     out.username = r.text("Username");
     out.domain = r.text("Domain");
     out.status = r.text("Status");
-    out.cause = r.text("Cause");
+    out.cause = r.optional_text("Cause");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

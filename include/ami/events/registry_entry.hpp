@@ -16,7 +16,8 @@ namespace ami::events {
 // asked), first version not documented. List item of IAXregistry, SIPshowregistry. Known from
 // Asterisk's C code only: its headers here are a lower bound; read the others through raw. Members
 // are views into the event, valid as long as it is. An absent header leaves its member empty or
-// nullopt and is listed in missing; a number that does not parse is nullopt and listed in bad.
+// nullopt and is listed in missing, unless Asterisk sends it only in some cases; a number that does
+// not parse is nullopt and listed in bad.
 struct registry_entry {
   static constexpr std::string_view event_name = "RegistryEntry";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,16 +27,16 @@ struct registry_entry {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = false;
 
-  std::string_view host;               // Host
-  std::string_view dns_manager;        // DNSmanager
-  std::string_view username;           // Username
-  std::string_view perceived;          // Perceived
-  std::string_view refresh;            // Refresh
-  std::string_view state;              // State
-  std::string_view port;               // Port
-  std::string_view domain;             // Domain
-  std::string_view domain_port;        // DomainPort
-  std::string_view registration_time;  // RegistrationTime
+  std::string_view host;                              // Host
+  std::optional<std::string_view> dns_manager;        // DNSmanager, optional
+  std::string_view username;                          // Username
+  std::optional<std::string_view> perceived;          // Perceived, optional
+  std::string_view refresh;                           // Refresh
+  std::string_view state;                             // State
+  std::optional<std::string_view> port;               // Port, optional, removed in 22
+  std::optional<std::string_view> domain;             // Domain, optional, removed in 22
+  std::optional<std::string_view> domain_port;        // DomainPort, optional, removed in 22
+  std::optional<std::string_view> registration_time;  // RegistrationTime, optional, removed in 22
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -48,15 +49,15 @@ struct registry_entry {
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
     out.host = r.text("Host");
-    out.dns_manager = r.text("DNSmanager");
+    out.dns_manager = r.optional_text("DNSmanager");
     out.username = r.text("Username");
-    out.perceived = r.text("Perceived");
+    out.perceived = r.optional_text("Perceived");
     out.refresh = r.text("Refresh");
     out.state = r.text("State");
-    out.port = r.text("Port");
-    out.domain = r.text("Domain");
-    out.domain_port = r.text("DomainPort");
-    out.registration_time = r.text("RegistrationTime");
+    out.port = r.optional_text("Port");
+    out.domain = r.optional_text("Domain");
+    out.domain_port = r.optional_text("DomainPort");
+    out.registration_time = r.optional_text("RegistrationTime");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

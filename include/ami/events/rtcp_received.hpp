@@ -18,8 +18,8 @@ namespace ami::events {
 // (ReportXSourceSSRC, ReportXFractionLost, ReportXCumulativeLost, ReportXHighestSequence,
 // ReportXSequenceNumberCycles, ReportXIAJitter, ReportXLSR, ReportXDLSR) are not members: read them
 // through raw. Members are views into the event, valid as long as it is. An absent header leaves
-// its member empty or nullopt and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// its member empty or nullopt and is listed in missing, unless Asterisk sends it only in some
+// cases; a number that does not parse is nullopt and listed in bad.
 struct rtcp_received {
   static constexpr std::string_view event_name = "RTCPReceived";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -29,16 +29,16 @@ struct rtcp_received {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  ami::events::channel_snapshot channel;  // channel snapshot, no prefix
-  std::string_view ssrc;                  // SSRC
-  std::string_view pt;                    // PT
-  std::string_view from_value;            // From
-  std::string_view rtt;                   // RTT
-  std::string_view report_count;          // ReportCount
-  std::string_view sent_ntp;              // SentNTP
-  std::string_view sent_rtp;              // SentRTP
-  std::string_view sent_packets;          // SentPackets
-  std::string_view sent_octets;           // SentOctets
+  ami::events::channel_snapshot channel;         // channel snapshot, no prefix
+  std::string_view ssrc;                         // SSRC
+  std::string_view pt;                           // PT
+  std::optional<std::string_view> from_value;    // From, optional
+  std::optional<std::string_view> rtt;           // RTT, optional
+  std::string_view report_count;                 // ReportCount
+  std::optional<std::string_view> sent_ntp;      // SentNTP, optional
+  std::optional<std::string_view> sent_rtp;      // SentRTP, optional
+  std::optional<std::string_view> sent_packets;  // SentPackets, optional
+  std::optional<std::string_view> sent_octets;   // SentOctets, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -53,13 +53,13 @@ struct rtcp_received {
     out.channel.read(r, ami::events::detail::plain_channel_headers);
     out.ssrc = r.text("SSRC");
     out.pt = r.text("PT");
-    out.from_value = r.text("From");
-    out.rtt = r.text("RTT");
+    out.from_value = r.optional_text("From");
+    out.rtt = r.optional_text("RTT");
     out.report_count = r.text("ReportCount");
-    out.sent_ntp = r.text("SentNTP");
-    out.sent_rtp = r.text("SentRTP");
-    out.sent_packets = r.text("SentPackets");
-    out.sent_octets = r.text("SentOctets");
+    out.sent_ntp = r.optional_text("SentNTP");
+    out.sent_rtp = r.optional_text("SentRTP");
+    out.sent_packets = r.optional_text("SentPackets");
+    out.sent_octets = r.optional_text("SentOctets");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

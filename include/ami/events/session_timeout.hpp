@@ -16,8 +16,8 @@ namespace ami::events {
 
 // Event SessionTimeout (module chan_sip), class call, first version not documented. Removed in
 // Asterisk 21. Members are views into the event, valid as long as it is. An absent header leaves
-// its member empty or nullopt and is listed in missing; a number that does not parse is nullopt and
-// listed in bad.
+// its member empty or nullopt and is listed in missing, unless Asterisk sends it only in some
+// cases; a number that does not parse is nullopt and listed in bad.
 struct session_timeout {
   static constexpr std::string_view event_name = "SessionTimeout";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

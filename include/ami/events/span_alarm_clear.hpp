@@ -14,7 +14,8 @@ namespace ami::events {
 
 // Event SpanAlarmClear (module chan_dahdi), class system, since 12.0.0. Members are views into the
 // event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
-// in missing; a number that does not parse is nullopt and listed in bad.
+// in missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt
+// and listed in bad.
 struct span_alarm_clear {
   static constexpr std::string_view event_name = "SpanAlarmClear";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

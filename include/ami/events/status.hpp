@@ -16,7 +16,8 @@ namespace ami::events {
 
 // Event Status (module builtin), class call, since 18.26.0. List item of Status. Members are views
 // into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
-// is listed in missing; a number that does not parse is nullopt and listed in bad.
+// is listed in missing, unless Asterisk sends it only in some cases; a number that does not parse
+// is nullopt and listed in bad.
 struct status {
   static constexpr std::string_view event_name = "Status";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -26,7 +27,7 @@ struct status {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view action_id;                      // ActionID
+  std::optional<std::string_view> action_id;       // ActionID, optional
   ami::events::channel_snapshot channel;           // channel snapshot, no prefix
   std::string_view type;                           // Type
   std::string_view dnid;                           // DNID
@@ -55,7 +56,7 @@ struct status {
     status out;
     out.raw = &e;
     ami::detail::event_reader r{e, out.missing, out.bad};
-    out.action_id = r.text("ActionID");
+    out.action_id = r.optional_text("ActionID");
     out.channel.read(r, ami::events::detail::plain_channel_headers);
     out.type = r.text("Type");
     out.dnid = r.text("DNID");

@@ -15,7 +15,8 @@ namespace ami::events {
 // Event StatusComplete (module builtin), class call, since 18.26.0. Ends the list of Status.
 // ActionID, EventList, ListItems: written by the list code though not documented. Members are views
 // into the event, valid as long as it is. An absent header leaves its member empty or nullopt and
-// is listed in missing; a number that does not parse is nullopt and listed in bad.
+// is listed in missing, unless Asterisk sends it only in some cases; a number that does not parse
+// is nullopt and listed in bad.
 struct status_complete {
   static constexpr std::string_view event_name = "StatusComplete";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

@@ -14,7 +14,8 @@ namespace ami::events {
 
 // Event SuccessfulAuth (module builtin), class security, since 12.1.0. Members are views into the
 // event, valid as long as it is. An absent header leaves its member empty or nullopt and is listed
-// in missing; a number that does not parse is nullopt and listed in bad.
+// in missing, unless Asterisk sends it only in some cases; a number that does not parse is nullopt
+// and listed in bad.
 struct successful_auth {
   static constexpr std::string_view event_name = "SuccessfulAuth";
   static constexpr auto aliases = std::array<std::string_view, 0>{};
@@ -24,17 +25,17 @@ struct successful_auth {
   static constexpr std::string_view removed_in{};
   static constexpr bool documented = true;
 
-  std::string_view event_tv;        // EventTV
-  std::string_view severity;        // Severity
-  std::string_view service;         // Service
-  std::string_view event_version;   // EventVersion
-  std::string_view account_id;      // AccountID
-  std::string_view session_id;      // SessionID
-  std::string_view local_address;   // LocalAddress
-  std::string_view remote_address;  // RemoteAddress
-  std::string_view using_password;  // UsingPassword
-  std::string_view module;          // Module
-  std::string_view session_tv;      // SessionTV
+  std::string_view event_tv;                   // EventTV
+  std::string_view severity;                   // Severity
+  std::string_view service;                    // Service
+  std::string_view event_version;              // EventVersion
+  std::string_view account_id;                 // AccountID
+  std::string_view session_id;                 // SessionID
+  std::string_view local_address;              // LocalAddress
+  std::string_view remote_address;             // RemoteAddress
+  std::string_view using_password;             // UsingPassword
+  std::optional<std::string_view> module;      // Module, optional
+  std::optional<std::string_view> session_tv;  // SessionTV, optional
 
   const ami::event* raw = nullptr;        // the event read
   std::vector<std::string_view> missing;  // documented headers it lacked
@@ -55,8 +56,8 @@ struct successful_auth {
     out.local_address = r.text("LocalAddress");
     out.remote_address = r.text("RemoteAddress");
     out.using_password = r.text("UsingPassword");
-    out.module = r.text("Module");
-    out.session_tv = r.text("SessionTV");
+    out.module = r.optional_text("Module");
+    out.session_tv = r.optional_text("SessionTV");
     return out;
   }
   // The members would view a temporary's bytes: name the event first.

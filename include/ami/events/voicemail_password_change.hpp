@@ -14,8 +14,8 @@ namespace ami::events {
 
 // Event VoicemailPasswordChange (modules app_voicemail_imap, app_voicemail, app_voicemail_odbc),
 // class user, since 18.21.0. Members are views into the event, valid as long as it is. An absent
-// header leaves its member empty or nullopt and is listed in missing; a number that does not parse
-// is nullopt and listed in bad.
+// header leaves its member empty or nullopt and is listed in missing, unless Asterisk sends it only
+// in some cases; a number that does not parse is nullopt and listed in bad.
 struct voicemail_password_change {
   static constexpr std::string_view event_name = "VoicemailPasswordChange";
   static constexpr auto aliases = std::array<std::string_view, 0>{};

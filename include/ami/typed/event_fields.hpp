@@ -33,11 +33,18 @@ class event_reader {
   // as bad).
   std::optional<int> int32(std::string_view name) noexcept;
   std::optional<long long> int64(std::string_view name) noexcept;
+  // Headers the server writes only in some cases: nullopt when absent (never recorded as
+  // missing); a number that does not parse is nullopt and recorded as bad.
+  std::optional<std::string_view> optional_text(std::string_view name) const noexcept;
+  std::optional<int> optional_int32(std::string_view name) noexcept;
+  std::optional<long long> optional_int64(std::string_view name) noexcept;
   std::optional<ami::events::channel_state> state(std::string_view name) noexcept;
 
  private:
   const std::string_view* find(std::string_view name) const noexcept;
   static void note(std::vector<std::string_view>& list, std::string_view name) noexcept;
+  template <class Parse>
+  auto number(std::string_view name, bool required, Parse parse) noexcept -> decltype(parse(name));
 
   const ami::message& m_;
   std::vector<std::string_view>& missing_;
