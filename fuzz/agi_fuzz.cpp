@@ -9,6 +9,7 @@
 #include "ami/agi/line_reader.hpp"
 #include "ami/agi/reply.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -107,7 +108,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (run(bytes, bytes.size() + 1) != run(bytes, chunk)) fail("chunked run differs");
 
   // Formatting any text as arguments: refused with CR/LF/NUL, else a single line.
-  ami::agi::command c{"NOOP", {std::string(bytes.substr(0, 64)), std::string(bytes.substr(64, 64))}};
+  const auto second = bytes.substr(std::min<std::size_t>(64, bytes.size()), 64);
+  ami::agi::command c{"NOOP", {std::string(bytes.substr(0, 64)), std::string(second)}};
   std::string line;
   const auto err = ami::agi::format_command(c, line);
   const bool bad = bytes.substr(0, 128).find_first_of(std::string_view("\r\n\0", 3)) !=

@@ -19,6 +19,7 @@ struct command {
   std::vector<std::string> args;
 
   using result_type = reply;
+  command to_command() const { return *this; }
 };
 
 // Appends one argument, quoted when it is empty or holds a space or a tab, with every

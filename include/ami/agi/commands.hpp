@@ -310,16 +310,4 @@ struct async_break {
   static result_type parse(reply r);
 };
 
-// The generic command's result is its reply.
-inline command to_command(const command& c) { return c; }
-inline reply parse_result(const command&, reply r) { return r; }
-template <class C>
-command to_command(const C& c) {
-  return c.to_command();
-}
-template <class C>
-typename C::result_type parse_result(const C&, reply r) {
-  return C::parse(std::move(r));
-}
-
 }  // namespace ami::agi
