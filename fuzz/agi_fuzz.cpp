@@ -30,8 +30,8 @@ void check(bool ok, const char* what) {
 }
 
 std::string describe(const ami::agi::reply& r) {
-  std::string s = std::to_string(r.code) + "|" + r.result + "|" + r.data.value_or("<none>") +
-                  "|" + r.text + "|";
+  std::string s = std::to_string(r.code) + "|" + r.result + "|" + r.data.value_or("<none>") + "|" +
+                  r.text + "|";
   for (const auto& [k, v] : r.attributes) s += k + "=" + v + ";";
   for (const auto& u : r.usage) s += u + "/";
   return s;
@@ -112,8 +112,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ami::agi::command c{"NOOP", {std::string(bytes.substr(0, 64)), std::string(second)}};
   std::string line;
   const auto err = ami::agi::format_command(c, line);
-  const bool bad = bytes.substr(0, 128).find_first_of(std::string_view("\r\n\0", 3)) !=
-                   std::string_view::npos;
+  const bool bad =
+      bytes.substr(0, 128).find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
   check(err.has_value() == bad, "formatter accepted CR, LF or NUL");
   if (!err) check(line.find_first_of("\r\n") == std::string::npos, "formatted line breaks");
   return 0;

@@ -224,15 +224,15 @@ void async_session::transmit(const std::string& line) {
   a.add("Command", line);
   a.add("CommandID", current_id_);
   auto self = std::static_pointer_cast<async_session>(shared_from_this());
-  client_.async_send(std::move(a), [self, id = current_id_](const boost::system::error_code& ec,
-                                                             const response&) {
-    if (!ec || self->ended() || self->current_id_ != id) return;
-    // Refused (the channel does not exist or is not in AsyncAGI), or the link failed.
-    const auto reason = ec == error::action_failed ? make_error_code(error::dead_channel) : ec;
-    if (reason == error::dead_channel) self->mark_hung_up();
-    if (auto core = self->core_.lock()) core->remove(self->channel(), self.get());
-    self->end(reason);
-  });
+  client_.async_send(
+      std::move(a), [self, id = current_id_](const boost::system::error_code& ec, const response&) {
+        if (!ec || self->ended() || self->current_id_ != id) return;
+        // Refused (the channel does not exist or is not in AsyncAGI), or the link failed.
+        const auto reason = ec == error::action_failed ? make_error_code(error::dead_channel) : ec;
+        if (reason == error::dead_channel) self->mark_hung_up();
+        if (auto core = self->core_.lock()) core->remove(self->channel(), self.get());
+        self->end(reason);
+      });
 }
 
 const boost::asio::any_io_executor& core_executor(const async_agi_core& c) noexcept {

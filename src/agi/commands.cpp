@@ -120,7 +120,9 @@ command get_option::to_command() const {
 }
 playback_result get_option::parse(reply r) { return playback_of(std::move(r)); }
 
-command wait_for_digit::to_command() const { return make("WAIT FOR DIGIT", {num(timeout.count())}); }
+command wait_for_digit::to_command() const {
+  return make("WAIT FOR DIGIT", {num(timeout.count())});
+}
 digit_result wait_for_digit::parse(reply r) { return digit_of_reply(std::move(r)); }
 
 command say_digits::to_command() const { return make("SAY DIGITS", {digits, escape_digits}); }

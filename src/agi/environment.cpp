@@ -55,7 +55,8 @@ std::optional<std::string_view> environment::get(std::string_view key) const {
   for (const auto& k : known_keys) {
     if (k.key == key) return std::string_view(this->*k.member);
   }
-  if (const auto n = arg_index(key); n >= 1 && n <= args.size()) return std::string_view(args[n - 1]);
+  if (const auto n = arg_index(key); n >= 1 && n <= args.size())
+    return std::string_view(args[n - 1]);
   for (const auto& [k, v] : extra) {
     if (k == key) return std::string_view(v);
   }

@@ -33,8 +33,7 @@ struct fastagi_state : std::enable_shared_from_this<fastagi_state> {
   std::atomic<unsigned short> port{0};
   std::atomic<bool> stopped{false};
 
-  std::atomic<std::uint64_t> accepted{0}, refused{0}, unrouted{0}, bad_environment{0},
-      sessions{0};
+  std::atomic<std::uint64_t> accepted{0}, refused{0}, unrouted{0}, bad_environment{0}, sessions{0};
 
   std::mutex mutex;  // guards live
   std::map<std::uint64_t, std::weak_ptr<fastagi_connection>> live;
@@ -72,8 +71,8 @@ class fastagi_connection final : public session {
   }
 
   void close() override {
-    boost::asio::dispatch(get_executor(),
-                          [self = self()] { self->shut(make_error_code(error::agi_session_ended)); });
+    boost::asio::dispatch(
+        get_executor(), [self = self()] { self->shut(make_error_code(error::agi_session_ended)); });
   }
 
  private:
@@ -91,7 +90,8 @@ class fastagi_connection final : public session {
   void on_read(const boost::system::error_code& ec, std::size_t n) {
     if (closed_) return;
     if (ec) {
-      const bool ended = ec == boost::asio::error::eof || ec == boost::asio::error::operation_aborted;
+      const bool ended =
+          ec == boost::asio::error::eof || ec == boost::asio::error::operation_aborted;
       if (in_env_) ++state_->bad_environment;
       shut(make_error_code(ended ? error::agi_session_ended : error::connection_lost));
       return;

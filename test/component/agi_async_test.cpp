@@ -1,5 +1,6 @@
 // AsyncAGI over ami::client against a scripted server that answers the AGI action and
 // sends AsyncAGIStart / AsyncAGIExec / AsyncAGIEnd in Asterisk's form.
+#include "agi_async_support.hpp"
 #include "client_support.hpp"
 
 #include "ami/agi/async_agi.hpp"
@@ -18,75 +19,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using ami::test::client_fixture;
+using ami::test::end_agi;
 using ami::test::result;
 using ami::test::run_until;
-
-std::string env_block(const std::string& channel, const std::string& extra = {}) {
-  return "agi_request: async\nagi_channel: " + channel +
-         "\nagi_language: en\nagi_type: Local\nagi_uniqueid: 1796294749.95\n"
-         "agi_callerid: 5552000\nagi_calleridname: AGI Caller\nagi_context: default\n"
-         "agi_extension: 800\nagi_priority: 1\n" +
-         extra + "\n";
-}
-
-// Answers `Action: AGI` like Asterisk: Success, then AsyncAGIExec with the reply from the
-// script (by command line; "200 result=0" when unscripted). A command whose reply is
-// "hold" is acknowledged but not answered.
-struct scripted_agi {
-  explicit scripted_agi(ami::testing::server& srv, std::string id_key = "CommandId")
-      : key(std::move(id_key)) {
-    srv.on_action("AGI", [this](ami::testing::session& s, const ami::message& a) {
-      const std::string channel(a.get("Channel").value_or(""));
-      const std::string command(a.get("Command").value_or(""));
-      const std::string id(a.get("CommandID").value_or(""));
-      std::string answer = "200 result=0\n";
-      {
-        const std::lock_guard<std::mutex> lock(mutex);
-        commands.push_back(command);
-        ids.push_back(id);
-        if (gone.count(channel) != 0) {
-          s.respond(a, {{"Response", "Error"},
-                        {"Message", "Channel " + channel + " does not exist."}});
-          return true;
-        }
-        if (const auto it = replies.find(command); it != replies.end()) answer = it->second;
-      }
-      s.respond(a, {{"Response", "Success"}, {"Message", "Added AGI command to queue"}});
-      if (answer == "hold") return true;
-      s.send({{"Event", "AsyncAGIExec"},
-              {"Privilege", "agi,all"},
-              {"Channel", channel},
-              {"Result", raw_result ? answer : ami::percent_encode(answer)},
-              {key, id}});
-      return true;
-    });
-  }
-
-  std::vector<std::string> sent() {
-    const std::lock_guard<std::mutex> lock(mutex);
-    return commands;
-  }
-
-  std::mutex mutex;
-  std::string key;
-  bool raw_result = false;
-  std::map<std::string, std::string> replies;
-  std::set<std::string> gone;
-  std::vector<std::string> commands;
-  std::vector<std::string> ids;
-};
-
-void start_agi(ami::testing::server& srv, const std::string& channel,
-               const std::string& env = {}) {
-  srv.push_event({{"Event", "AsyncAGIStart"},
-                  {"Privilege", "agi,all"},
-                  {"Channel", channel},
-                  {"Env", ami::percent_encode(env.empty() ? env_block(channel) : env)}});
-}
-
-void end_agi(ami::testing::server& srv, const std::string& channel, const char* name) {
-  srv.push_event({{"Event", name}, {"Privilege", "agi,all"}, {"Channel", channel}});
-}
+using ami::test::scripted_agi;
+using ami::test::start_agi;
 
 std::shared_ptr<ami::agi::session> accept(client_fixture& f, ami::agi::async_agi& agi,
                                           const std::string& channel) {
@@ -121,9 +58,10 @@ TEST_CASE("AsyncAGI: a session gets the environment and runs typed commands") {
       {"GET DATA prompt 3000 4", "200 result=42 (timeout)\n"},
       {"WAIT FOR DIGIT 100", "200 result=53\n"},
       {"NOT A COMMAND", "510 Invalid or unknown command\n"},
-      {"STREAM FILE", "520-Invalid command syntax.  Proper usage follows:\n"
-                      " Usage: STREAM FILE <filename> <escape_digits> [sample offset]\n"
-                      "520 End of proper usage.\n"},
+      {"STREAM FILE",
+       "520-Invalid command syntax.  Proper usage follows:\n"
+       " Usage: STREAM FILE <filename> <escape_digits> [sample offset]\n"
+       "520 End of proper usage.\n"},
       {"GET FULL VARIABLE ${IVR_DIGITS}", "200 result=1 (12 34)\n"},
       {"CHANNEL STATUS", "200 result=6\n"},
       {"DATABASE GET cid 5552000", "200 result=1 (Alice)\n"},
@@ -201,8 +139,8 @@ TEST_CASE("AsyncAGI: commands of a session go out one at a time and a Hangup end
   CHECK(script.sent().size() == 1);  // the others wait for the first reply
   CHECK(s->pending() == 3);
   CHECK_FALSE(a.done());
-  f.srv.push_event({{"Event", "Hangup"}, {"Privilege", "call,all"}, {"Channel", chan},
-                    {"Cause", "16"}});
+  f.srv.push_event(
+      {{"Event", "Hangup"}, {"Privilege", "call,all"}, {"Channel", chan}, {"Cause", "16"}});
   REQUIRE(f.wait(a));
   REQUIRE(f.wait(b));
   REQUIRE(f.wait(c));
@@ -278,8 +216,7 @@ TEST_CASE("AsyncAGI: an AGI action refused for a gone channel ends the session")
 TEST_CASE("AsyncAGI: a malformed Result fails that command only") {
   client_fixture f;
   scripted_agi script(f.srv);
-  script.replies = {{"NOOP bad", "garbage\n"}, {"NOOP worse", "%zz"}};
-  script.raw_result = true;
+  script.replies = {{"NOOP bad", "garbage\n"}, {"NOOP worse", "raw:%zz"}};
   f.connect_ok();
   ami::agi::async_agi agi(f.c);
   const auto s = accept(f, agi, chan);
@@ -314,7 +251,9 @@ TEST_CASE("AsyncAGI: the on_session signal, async_break and events of other chan
   REQUIRE(run_until(f.io, [&] { return got.size() == 1; }));
   // Events for another channel, and a stray AsyncAGIExec, change nothing.
   f.srv.push_event({{"Event", "Hangup"}, {"Channel", "PJSIP/100-1"}});
-  f.srv.push_event({{"Event", "AsyncAGIExec"}, {"Channel", chan}, {"Result", "200%20result%3D0"},
+  f.srv.push_event({{"Event", "AsyncAGIExec"},
+                    {"Channel", chan},
+                    {"Result", "200%20result%3D0"},
                     {"CommandId", "nobody"}});
   got[0]->close();
   REQUIRE(f.server_got("AGI", 1));
@@ -345,7 +284,8 @@ TEST_CASE("AsyncAGI: 100 concurrent sessions each run their commands") {
                     });
     }
   }
-  REQUIRE(run_until(f.io, [&] { return done == 300; }, 20s));
+  REQUIRE(run_until(
+      f.io, [&] { return done == 300; }, 20s));
   CHECK(failed == 0);
   CHECK(script.sent().size() == 300);
 }

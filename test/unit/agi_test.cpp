@@ -107,12 +107,8 @@ std::vector<std::string> async_results(const std::string& capture) {
 
 TEST_CASE("AGI arguments survive Asterisk's argument splitting") {
   const std::vector<std::vector<std::string>> cases = {
-      {"beep", ""},
-      {"IVR_DIGITS", "12 34"},
-      {"a\"b", "back\\slash", "tab\there"},
-      {"", "", ""},
-      {"\"", "\\", "\\\"", " "},
-      {"${CALLERID(num)}", "x=1,y=2"},
+      {"beep", ""}, {"IVR_DIGITS", "12 34"},   {"a\"b", "back\\slash", "tab\there"},
+      {"", "", ""}, {"\"", "\\", "\\\"", " "}, {"${CALLERID(num)}", "x=1,y=2"},
   };
   for (const auto& args : cases) {
     const auto line = format({"SET VARIABLE", args});
@@ -138,8 +134,8 @@ TEST_CASE("CR, LF and NUL in a command are refused") {
         ami::error::agi_invalid_argument);
   CHECK(format_command({"NO\nOP", {}}, out) == ami::error::agi_invalid_argument);
   CHECK(format_command({"", {}}, out) == ami::error::agi_invalid_argument);
-  CHECK(format_command({"NOOP", std::vector<std::string>(ami::agi::max_arguments + 1, "x")},
-                       out) == ami::error::agi_invalid_argument);
+  CHECK(format_command({"NOOP", std::vector<std::string>(ami::agi::max_arguments + 1, "x")}, out) ==
+        ami::error::agi_invalid_argument);
   CHECK(ami::make_error_code(ami::error::agi_invalid_argument).message().find("CR") !=
         std::string::npos);
 }
@@ -195,9 +191,9 @@ TEST_CASE("510, 511 and single-line 520 replies keep their text and map to error
 }
 
 TEST_CASE("malformed reply lines are refused") {
-  for (const char* line : {"", "HANGUP", "20 result=1", "2000 result=1", "200", "200 ok",
-                           "200 result=1 (unclosed", "200 result=1 (x)y", "200 result=1 =v",
-                           "200 result=1 junk", "abc", "520-first line"}) {
+  for (const char* line :
+       {"", "HANGUP", "20 result=1", "2000 result=1", "200", "200 ok", "200 result=1 (unclosed",
+        "200 result=1 (x)y", "200 result=1 =v", "200 result=1 junk", "abc", "520-first line"}) {
     CAPTURE(line);
     reply r;
     CHECK(ami::agi::parse_reply_line(line, r) == ami::error::agi_malformed_reply);
@@ -354,12 +350,12 @@ TEST_CASE("the AsyncAGI captures: the Env block and every Result") {
 
 TEST_CASE("environment: arguments, unknown keys, malformed lines") {
   ami::agi::environment env;
-  REQUIRE_FALSE(ami::agi::parse_environment(
-                    "agi_request: agi://10.0.0.1:4573/sales/queue?x=1&y=2\n"
-                    "agi_arg_2: second\r\nagi_arg_1: first arg\nagi_custom: kept\n"
-                    "agi_empty:\n\nagi_after: ignored\n",
-                    env)
-                    .has_value());
+  REQUIRE_FALSE(
+      ami::agi::parse_environment("agi_request: agi://10.0.0.1:4573/sales/queue?x=1&y=2\n"
+                                  "agi_arg_2: second\r\nagi_arg_1: first arg\nagi_custom: kept\n"
+                                  "agi_empty:\n\nagi_after: ignored\n",
+                                  env)
+          .has_value());
   CHECK(env.script() == "sales/queue");
   CHECK(env.args == std::vector<std::string>{"first arg", "second"});
   REQUIRE(env.extra.size() == 2);
@@ -421,8 +417,7 @@ TEST_CASE("typed commands format their arguments") {
   CHECK(format(set_context{"sales"}.to_command()) == "SET CONTEXT sales");
   CHECK(format(set_extension{"100"}.to_command()) == "SET EXTENSION 100");
   CHECK(format(set_priority{"1"}.to_command()) == "SET PRIORITY 1");
-  CHECK(format(set_callerid{"\"Bob\" <100>"}.to_command()) ==
-        "SET CALLERID \"\\\"Bob\\\" <100>\"");
+  CHECK(format(set_callerid{"\"Bob\" <100>"}.to_command()) == "SET CALLERID \"\\\"Bob\\\" <100>\"");
   CHECK(format(channel_status{}.to_command()) == "CHANNEL STATUS");
   CHECK(format(database_get{"cid", "100"}.to_command()) == "DATABASE GET cid 100");
   CHECK(format(database_put{"cid", "100", "Bob"}.to_command()) == "DATABASE PUT cid 100 Bob");

@@ -97,9 +97,9 @@ class async_agi {
                                        void(boost::system::error_code, std::shared_ptr<session>)>(
         [core = core_](auto&& handler) {
           using h = std::decay_t<decltype(handler)>;
-          detail::core_accept(core, std::make_unique<detail::accept_op_impl<h>>(
-                                        std::forward<decltype(handler)>(handler),
-                                        detail::core_executor(*core)));
+          detail::core_accept(
+              core, std::make_unique<detail::accept_op_impl<h>>(
+                        std::forward<decltype(handler)>(handler), detail::core_executor(*core)));
         },
         token);
   }

@@ -15,13 +15,13 @@
 namespace ami::agi {
 
 struct environment {
-  std::string request;     // agi_request: "async", "agi://127.0.0.1:4574/ivr?x=1", a script
-  std::string channel;     // agi_channel
-  std::string language;    // agi_language
-  std::string type;        // agi_type: the channel technology
-  std::string uniqueid;    // agi_uniqueid
-  std::string version;     // agi_version: Asterisk's version
-  std::string callerid;    // agi_callerid
+  std::string request;   // agi_request: "async", "agi://127.0.0.1:4574/ivr?x=1", a script
+  std::string channel;   // agi_channel
+  std::string language;  // agi_language
+  std::string type;      // agi_type: the channel technology
+  std::string uniqueid;  // agi_uniqueid
+  std::string version;   // agi_version: Asterisk's version
+  std::string callerid;  // agi_callerid
   std::string calleridname;
   std::string callingpres;
   std::string callingani2;
@@ -35,8 +35,8 @@ struct environment {
   std::string enhanced;   // agi_enhanced
   std::string accountcode;
   std::string threadid;
-  std::string network;         // agi_network: "yes" for FastAGI
-  std::string network_script;  // agi_network_script: the URL's path without the leading '/'
+  std::string network;            // agi_network: "yes" for FastAGI
+  std::string network_script;     // agi_network_script: the URL's path without the leading '/'
   std::vector<std::string> args;  // agi_arg_1 .. agi_arg_N
   // Every other key, in arrival order.
   std::vector<std::pair<std::string, std::string>> extra;

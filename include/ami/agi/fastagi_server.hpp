@@ -46,11 +46,11 @@ struct fastagi_options {
 };
 
 struct fastagi_stats {
-  std::uint64_t accepted = 0;        // connections accepted
-  std::uint64_t refused = 0;         // closed at accept: max_sessions reached
-  std::uint64_t unrouted = 0;        // no route for the script
+  std::uint64_t accepted = 0;         // connections accepted
+  std::uint64_t refused = 0;          // closed at accept: max_sessions reached
+  std::uint64_t unrouted = 0;         // no route for the script
   std::uint64_t bad_environment = 0;  // malformed, too long or too slow environment
-  std::uint64_t sessions = 0;        // sessions handed to a route
+  std::uint64_t sessions = 0;         // sessions handed to a route
 };
 
 namespace detail {

@@ -30,7 +30,7 @@ class line_reader {
  private:
   std::size_t max_line_;
   std::string buffer_;
-  std::size_t start_ = 0;   // first byte not yet returned
+  std::size_t start_ = 0;    // first byte not yet returned
   std::size_t scanned_ = 0;  // bytes from start_ known to hold no LF
   bool failed_ = false;
 };

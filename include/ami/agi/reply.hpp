@@ -16,8 +16,8 @@
 namespace ami::agi {
 
 struct reply {
-  int code = 0;        // 200, 510, 511, 520 (any three digits are accepted)
-  std::string result;  // the text after "result=" (a number, or GET DATA's digits)
+  int code = 0;                     // 200, 510, 511, 520 (any three digits are accepted)
+  std::string result;               // the text after "result=" (a number, or GET DATA's digits)
   std::optional<std::string> data;  // the parenthesised part, without the parentheses
   std::vector<std::pair<std::string, std::string>> attributes;  // endpos=3520, in order
   std::string text;                // what follows the code on a non-200 line

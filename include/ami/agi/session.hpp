@@ -92,8 +92,8 @@ class exec_op_impl final : public exec_op {
 
   void complete(const boost::system::error_code& ec, reply r) override {
     const bool parsed = !ec && r.code == 200;
-    boost::asio::post(work_, boost::asio::append(std::move(handler_), ec,
-                                                 make_result<C>(parsed, std::move(r))));
+    boost::asio::post(
+        work_, boost::asio::append(std::move(handler_), ec, make_result<C>(parsed, std::move(r))));
   }
 
  private:
@@ -177,8 +177,7 @@ class session : public std::enable_shared_from_this<session> {
     std::unique_ptr<detail::exec_op> op;
   };
 
-  void enqueue(std::string line, std::optional<error> invalid,
-               std::unique_ptr<detail::exec_op> op);
+  void enqueue(std::string line, std::optional<error> invalid, std::unique_ptr<detail::exec_op> op);
   void send_next();
 
   executor_type executor_;
