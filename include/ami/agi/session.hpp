@@ -17,7 +17,9 @@
 //   agi_timeout            FastAGI: no reply within fastagi_options::reply_timeout
 //   agi_malformed_reply    the reply could not be parsed (the session goes on)
 // When the session ends, the command in flight and every queued one complete at once with
-// the reason, and later commands complete with it too: nothing waits for ever.
+// the reason, and later commands complete with it too: nothing waits for ever. A command
+// cannot be withdrawn once issued (AGI has no way to abort one), so cancellation slots are
+// not used: end the session (close()) to stop waiting.
 //
 // Threads: every member may be called from any thread; the session works on its executor
 // (the client's strand for AsyncAGI, a strand per connection for FastAGI).
