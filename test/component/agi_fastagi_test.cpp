@@ -286,3 +286,30 @@ TEST_CASE("FastAGI: 100 concurrent sessions") {
   for (auto& p : peers) CHECK(p->closed());
   CHECK(f.srv.stats().sessions == 100);
 }
+
+TEST_CASE("FastAGI: stop() closes every connection and completes what is pending") {
+  fastagi_fixture f;
+  event_log log;
+  f.srv.route("*", [&](std::shared_ptr<ami::agi::session> s) {
+    log.add("session");
+    for (int i = 0; i < 2; ++i) {
+      s->async_exec(ami::agi::wait_for_digit{},
+                    [&log](boost::system::error_code ec, const ami::agi::digit_result&) {
+                      log.add(outcome(ec, "wait"));
+                    });
+    }
+  });
+  f.start();
+  fake_asterisk peer;
+  REQUIRE(peer.connect(f.srv.port()));
+  REQUIRE(peer.write(fastagi_env("x", "PJSIP/1-1")));
+  REQUIRE(peer.read_line() == std::optional<std::string>("WAIT FOR DIGIT -1"));
+  CHECK(f.srv.session_count() == 1);
+  f.srv.stop();
+  CHECK(peer.closed());
+  REQUIRE(log.wait_for(3));
+  CHECK(log.get()[1] == outcome(ami::error::agi_session_ended, "wait"));
+  CHECK(log.get()[2] == outcome(ami::error::agi_session_ended, "wait"));
+  fake_asterisk late;
+  CHECK_FALSE(late.connect(f.srv.port()));  // the listener is closed
+}
