@@ -35,6 +35,16 @@ enum class error {
   originate_failed,    // OriginateResponse reported a failure outcome
   tls_verify_failed,   // the server's certificate did not verify
   slow_consumer,       // an event_dispatcher's queue overflowed (overflow_policy::close_connection)
+
+  // AGI (ami::agi).
+  agi_invalid_argument,       // an AGI command or argument holds CR, LF or NUL (nothing was sent)
+  agi_malformed_reply,        // an AGI reply line could not be parsed
+  agi_malformed_environment,  // the agi_* environment block could not be parsed
+  agi_invalid_command,        // 510: Asterisk does not know the command
+  agi_usage,                  // 520: wrong arguments; the reply carries the usage text
+  dead_channel,               // 511 or a hangup: the channel is gone
+  agi_session_ended,          // the AGI session ended (AsyncAGIEnd, FastAGI socket closed)
+  agi_timeout,                // the AGI peer sent nothing within the configured time
 };
 
 // The "ami" category. A single instance, so comparisons are by identity.

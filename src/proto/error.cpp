@@ -42,6 +42,18 @@ error_info info(int ev) noexcept {
       return {"tls_verify_failed", "the server's TLS certificate failed verification"};
     case error::slow_consumer:
       return {"slow_consumer", "an event handler fell behind and its bounded queue overflowed"};
+    case error::agi_invalid_argument:
+      return {"agi_invalid_argument", "an AGI command or argument contains CR, LF or NUL"};
+    case error::agi_malformed_reply:
+      return {"agi_malformed_reply", "the AGI reply could not be parsed"};
+    case error::agi_malformed_environment:
+      return {"agi_malformed_environment", "the AGI environment could not be parsed"};
+    case error::agi_invalid_command:
+      return {"agi_invalid_command", "invalid or unknown AGI command (510)"};
+    case error::agi_usage: return {"agi_usage", "invalid AGI command syntax (520)"};
+    case error::dead_channel: return {"dead_channel", "the channel is dead (hung up)"};
+    case error::agi_session_ended: return {"agi_session_ended", "the AGI session ended"};
+    case error::agi_timeout: return {"agi_timeout", "the AGI peer did not answer in time"};
   }
   return {"unknown", "unknown ami error"};
 }

@@ -13,7 +13,7 @@
 namespace {
 
 constexpr int first_error = static_cast<int>(ami::error::line_too_long);
-constexpr int last_error = static_cast<int>(ami::error::slow_consumer);
+constexpr int last_error = static_cast<int>(ami::error::agi_timeout);
 
 static_assert(first_error == 1, "0 must stay 'no error'");
 

@@ -1,0 +1,394 @@
+// ami-ivr: an IVR over AGI. For each call it answers, plays a prompt, reads up to four
+// digits, says them back, sets the channel variable IVR_DIGITS and hangs up (or returns the
+// call to the dialplan with --continue). It serves AsyncAGI over an AMI connection (--url,
+// AMI_URL) and FastAGI (--fastagi HOST:PORT), or both. The whole program is run_ivr(), so
+// that tests can run it in-process with their own streams and environment.
+#pragma once
+
+#include "args.hpp"
+#include "json_writer.hpp"
+
+#include "ami/agi/async_agi.hpp"
+#include "ami/agi/commands.hpp"
+#include "ami/agi/fastagi_server.hpp"
+#include "ami/agi/session.hpp"
+#include "ami/client.hpp"
+#include "ami/config.hpp"
+#include "ami/error.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ami::tools::ivr {
+
+constexpr int exit_ok = 0;
+constexpr int exit_usage = 1;       // usage error, interrupted before --count sessions
+constexpr int exit_connection = 2;  // cannot connect, log in or listen; the AMI link was lost
+
+constexpr const char* usage_text =
+    "Usage: ami-ivr [OPTIONS]\n"
+    "\n"
+    "An IVR over AGI: for each call, answers, plays a prompt, reads up to four digits, says\n"
+    "them back, sets the channel variable IVR_DIGITS and hangs up (or, with --continue,\n"
+    "returns the call to the dialplan).\n"
+    "\n"
+    "  AsyncAGI:  dialplan AGI(agi:async), served over the AMI connection (--url)\n"
+    "  FastAGI:   dialplan AGI(agi://HOST:PORT/ivr) (any script path), served by --fastagi\n"
+    "\n"
+    "Options:\n"
+    "  --url URL            ami://user:secret@host:port (default: $AMI_URL) for AsyncAGI\n"
+    "  --fastagi HOST:PORT  serve FastAGI there (FastAGI has no TLS: keep it on loopback or\n"
+    "                       a trusted network)\n"
+    "  --prompt FILE        the prompt (default: enter-ext-of-person)\n"
+    "  --timeout S          how long to wait for digits, in seconds (default 5)\n"
+    "  --continue           return the call to the dialplan instead of hanging up\n"
+    "  --count N            exit after N finished sessions\n"
+    "  --json               one JSON line per finished session: channel, transport, each\n"
+    "                       command with its result code and result, digits, how it ended\n"
+    "  -h, --help           print this help\n"
+    "\n"
+    "Exit status: 0 done (--count sessions, or stopped by SIGINT/SIGTERM after them), 1 usage\n"
+    "error, 2 cannot connect, log in or listen, or the AMI connection was lost.\n";
+
+using env_lookup = std::function<std::optional<std::string>(const char* name)>;
+
+struct run_options {
+  bool handle_signals = false;  // the program sets it; in-process tests leave it off
+  // Called once everything listens (FastAGI port known), before any session.
+  std::function<void(unsigned short fastagi_port)> ready;
+};
+
+// One finished session, as --json prints it.
+struct call_record {
+  struct step {
+    std::string command;
+    int code = 0;
+    std::string result;
+    std::string error;  // empty when the command succeeded
+  };
+  std::string channel;
+  std::string transport;  // "asyncagi" or "fastagi"
+  std::vector<step> steps;
+  std::string digits;
+  std::string end;  // "hangup", "continue", or the error that ended it ("dead_channel", ...)
+};
+
+inline std::string error_text(const boost::system::error_code& ec) {
+  if (ec.category() == ami::error_category())
+    return error_name(static_cast<ami::error>(ec.value()));
+  return ec.message();
+}
+
+inline std::string to_json(const call_record& r) {
+  std::string out;
+  json_writer w(out);
+  w.begin_object().member("channel", r.channel).member("transport", r.transport);
+  w.key("commands").begin_array();
+  for (const auto& s : r.steps) {
+    w.begin_object().member("command", s.command).member("code", s.code).member("result", s.result);
+    if (!s.error.empty()) w.member("error", s.error);
+    w.end_object();
+  }
+  w.end_array().member("digits", r.digits).member("end", r.end).end_object();
+  return out;
+}
+
+inline std::string to_text(const call_record& r) {
+  std::string out = r.transport + " " + r.channel + ": digits '" + r.digits + "', " + r.end;
+  for (const auto& s : r.steps) {
+    out += "\n  " + s.command + " -> " + std::to_string(s.code) + " " + s.result;
+    if (!s.error.empty()) out += " (" + s.error + ")";
+  }
+  return out;
+}
+
+struct ivr_settings {
+  std::string prompt = "enter-ext-of-person";
+  std::chrono::milliseconds timeout{5000};
+  bool keep_call = false;  // --continue
+};
+
+// The dialogue of one call. Each step's outcome is recorded; the first failure ends it.
+class ivr_call : public std::enable_shared_from_this<ivr_call> {
+ public:
+  using done_fn = std::function<void(const call_record&)>;
+
+  static void start(std::shared_ptr<agi::session> s, std::string transport, ivr_settings cfg,
+                    done_fn done) {
+    auto call = std::shared_ptr<ivr_call>(
+        new ivr_call(std::move(s), std::move(transport), std::move(cfg), std::move(done)));
+    call->run();
+  }
+
+ private:
+  ivr_call(std::shared_ptr<agi::session> s, std::string transport, ivr_settings cfg, done_fn done)
+      : session_(std::move(s)), cfg_(std::move(cfg)), done_(std::move(done)) {
+    record_.channel = session_->channel();
+    record_.transport = std::move(transport);
+  }
+
+  void run() {
+    step(agi::answer{}, [this](const agi::status_result&) {
+      step(agi::stream_file{"beep", "", {}}, [this](const agi::playback_result&) {
+        step(agi::get_data{cfg_.prompt, cfg_.timeout, 4}, [this](const agi::digits_result& d) {
+          record_.digits = d.digits;
+          say_back();
+        });
+      });
+    });
+  }
+
+  void say_back() {
+    const auto store = [this] {
+      step(agi::set_variable{"IVR_DIGITS", record_.digits},
+           [this](const agi::status_result&) { leave(); });
+    };
+    if (record_.digits.empty()) {
+      store();
+      return;
+    }
+    step(agi::say_digits{record_.digits, ""}, [store](const agi::digit_result&) { store(); });
+  }
+
+  void leave() {
+    if (!cfg_.keep_call) {
+      step(agi::hangup{}, [this](const agi::status_result&) { finish("hangup"); });
+    } else if (record_.transport == "asyncagi") {
+      step(agi::async_break{}, [this](const agi::status_result&) { finish("continue"); });
+    } else {
+      session_->close();  // FastAGI: closing the socket continues the dialplan
+      finish("continue");
+    }
+  }
+
+  template <class C, class Next>
+  void step(const C& cmd, Next next) {
+    std::string line;
+    (void)agi::format_command(cmd.to_command(), line);
+    session_->async_exec(cmd, [self = shared_from_this(), line = std::move(line), next](
+                                  const boost::system::error_code& ec, const auto& result) {
+      const agi::reply& raw = result.raw;
+      self->record_.steps.push_back({line, raw.code, raw.result, ec ? error_text(ec) : ""});
+      if (ec) {
+        self->finish(error_text(ec));
+        return;
+      }
+      next(result);
+    });
+  }
+
+  void finish(std::string how) {
+    record_.end = std::move(how);
+    if (record_.transport == "fastagi") session_->close();
+    done_(record_);
+  }
+
+  std::shared_ptr<agi::session> session_;
+  ivr_settings cfg_;
+  done_fn done_;
+  call_record record_;
+};
+
+namespace detail {
+
+struct options {
+  std::optional<std::string> url;
+  std::optional<std::string> fastagi;
+  ivr_settings ivr;
+  std::optional<std::uint64_t> count;
+  bool json = false;
+  bool help = false;
+};
+
+inline std::optional<std::string> parse_args(const std::vector<std::string>& args, options& o) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    std::string value;
+    std::optional<std::string> problem;
+    const auto option = [&](std::string_view name) {
+      return read_option(args, i, name, value, problem);
+    };
+    if (arg == "-h" || arg == "--help") {
+      o.help = true;
+      return std::nullopt;
+    } else if (arg == "--json") {
+      o.json = true;
+    } else if (arg == "--continue") {
+      o.ivr.keep_call = true;
+    } else if (option("--url")) {
+      o.url = value;
+    } else if (option("--fastagi")) {
+      o.fastagi = value;
+    } else if (option("--prompt")) {
+      if (!problem && value.empty()) problem = "--prompt needs a file name";
+      o.ivr.prompt = value;
+    } else if (option("--timeout")) {
+      double s = 0;
+      if (!problem && !parse_seconds(value, s, false, 3600)) {
+        problem = "--timeout needs a positive number of seconds";
+      }
+      o.ivr.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+    } else if (option("--count")) {
+      if (!problem &&
+          (value.empty() || value.find_first_not_of("0123456789") != std::string::npos ||
+           value.size() > 9 || std::stoull(value) == 0)) {
+        problem = "--count needs a positive whole number";
+      }
+      if (!problem) o.count = std::stoull(value);
+    } else {
+      problem = arg.size() > 1 && arg[0] == '-' ? "unknown option " + arg
+                                                : "unexpected argument '" + arg + "'";
+    }
+    if (problem) return problem;
+  }
+  return std::nullopt;
+}
+
+// "HOST:PORT" ("[::1]:4573" for IPv6).
+inline bool parse_listen(const std::string& s, std::string& host, unsigned short& port) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size()) return false;
+  host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const auto digits = s.substr(colon + 1);
+  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  const auto v = std::stoul(digits);
+  if (v > 65535) return false;
+  port = static_cast<unsigned short>(v);
+  return true;
+}
+
+}  // namespace detail
+
+// The program: args are argv[1..]. Prints one line (or JSON object) per finished session.
+inline int run_ivr(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                   const env_lookup& env, const run_options& run = {}) {
+  detail::options o;
+  if (const auto problem = detail::parse_args(args, o)) {
+    err << "ami-ivr: " << *problem << " (ami-ivr --help for usage)\n";
+    return exit_usage;
+  }
+  if (o.help) {
+    out << usage_text;
+    return exit_ok;
+  }
+  if (!o.url && !o.fastagi) {
+    if (auto u = env("AMI_URL"); u && !u->empty()) o.url = *u;
+  }
+  if (!o.url && !o.fastagi) {
+    err << "ami-ivr: nothing to serve: give --url (or AMI_URL) and/or --fastagi HOST:PORT\n";
+    return exit_usage;
+  }
+  config cfg;
+  if (o.url) {
+    boost::system::error_code ec;
+    cfg = config::from_url(*o.url, ec);
+    if (ec || cfg.username.empty()) {  // the URL is not repeated: it may hold the secret
+      err << "ami-ivr: the AMI URL is not valid\n";
+      return exit_usage;
+    }
+    if (cfg.secret.empty()) {
+      if (auto s = env("AMI_SECRET")) cfg.secret = *s;
+    }
+    cfg.events = "on";
+  }
+  std::string host;
+  unsigned short port = 0;
+  if (o.fastagi && !detail::parse_listen(*o.fastagi, host, port)) {
+    err << "ami-ivr: --fastagi wants HOST:PORT, not '" << *o.fastagi << "'\n";
+    return exit_usage;
+  }
+
+  boost::asio::io_context io;
+  client c{io};
+  std::optional<agi::async_agi> async;
+  std::optional<agi::fastagi_server> fast;
+  std::uint64_t finished = 0;
+  int status = exit_ok;
+  std::optional<boost::asio::signal_set> signals;
+  bool stopping = false;
+
+  const auto stop = [&] {
+    stopping = true;
+    if (signals) signals->cancel();
+    if (fast) fast->stop();
+    async.reset();
+    c.close();
+    io.stop();
+  };
+  // Handlers of both transports run on this one thread (io.run below).
+  const auto done = [&](const call_record& r) {
+    out << (o.json ? to_json(r) : to_text(r)) << std::endl;
+    if (o.count && ++finished >= *o.count) stop();
+  };
+  const auto serve = [&](const char* transport) {
+    return [&, transport](std::shared_ptr<agi::session> s) {
+      ivr_call::start(std::move(s), transport, o.ivr, done);
+    };
+  };
+
+  if (o.fastagi) {
+    agi::fastagi_options fo;
+    fo.address = host;
+    fo.port = port;
+    fast.emplace(io.get_executor(), fo);
+    fast->route("*", serve("fastagi"));
+    try {
+      fast->start();
+    } catch (const std::exception& e) {
+      err << "ami-ivr: cannot listen on " << *o.fastagi << ": " << e.what() << '\n';
+      return exit_connection;
+    }
+  }
+  bool connected = !o.url;
+  if (o.url) {
+    async.emplace(c);
+    async->on_session(serve("asyncagi"));
+    c.async_connect(cfg, [&](const boost::system::error_code& ec) {
+      if (ec) {
+        err << "ami-ivr: cannot connect: " << ec.message() << '\n';
+        status = exit_connection;
+        stop();
+        return;
+      }
+      connected = true;
+      if (run.ready) run.ready(fast ? fast->port() : 0);
+    });
+    c.on_state([&](connection_state s, const boost::system::error_code& ec) {
+      if (s == connection_state::disconnected && connected && !stopping) {
+        err << "ami-ivr: the AMI connection was lost: " << ec.message() << '\n';
+        status = exit_connection;
+        stop();
+      }
+    });
+  } else if (run.ready) {
+    run.ready(fast->port());
+  }
+  if (run.handle_signals) {
+    signals.emplace(io, SIGINT, SIGTERM);
+    signals->async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (o.count && finished < *o.count) status = exit_usage;
+      stop();
+    });
+  }
+  io.run();
+  return status;
+}
+
+}  // namespace ami::tools::ivr
