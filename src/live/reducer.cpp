@@ -830,7 +830,9 @@ void join_queue(context& c, bool list_item) {
   changed |= set_view(caller.channel, v[f_channel]);
   if (v.has(f_caller_id_num)) changed |= set_view(caller.caller_id_num, v[f_caller_id_num]);
   if (v.has(f_caller_id_name)) changed |= set_view(caller.caller_id_name, v[f_caller_id_name]);
-  changed |= set_number(caller.position, c.e, "Position");
+  // A join seen again (it raced a QueueStatus list that already had the caller) leaves
+  // the position alone: later joins may have moved it since.
+  if (list_item || inserted) changed |= set_number(caller.position, c.e, "Position");
   const int position = caller.position;
   if (list_item) {
     if (const auto wait = c.e.get("Wait")) {
