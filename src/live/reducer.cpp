@@ -205,7 +205,7 @@ struct reducer::context {
     r.last_anomalies_.push_back(a);
   }
 
-  bool counting() const noexcept { return r.count_statistics_; }
+  bool queue_listed() const noexcept { return r.queue_events_listed_; }
   const reducer_options& options() const noexcept { return r.options_; }
 
   // Calls -------------------------------------------------------------------------------
@@ -245,6 +245,16 @@ struct reducer::context {
 
   // Channels ----------------------------------------------------------------------------
 
+  // A waiting caller's record names its channel: it follows renames.
+  void caller_renamed(const channel& ch) {
+    if (ch.queue.empty()) return;
+    queue* q = s.queues.find_mutable(ch.queue);
+    queue_caller* c = q != nullptr ? q->callers.find_mutable(ch.uniqueid) : nullptr;
+    if (c == nullptr || c->channel == ch.channel) return;
+    c->channel = ch.channel;
+    note(entity::queue_caller, change_kind::changed, ch.queue, ch.uniqueid);
+  }
+
   // Copies the block's fields into `ch`; keeps the name index and the calls in step.
   bool refresh(channel& ch, const snapshot_view& v) {
     bool changed = false;
@@ -253,6 +263,7 @@ struct reducer::context {
       s.channel_names.erase(ch.channel);
       ch.channel.assign(v[f_channel]);
       s.channel_names.insert_or_assign(ch.channel, ch.uniqueid);
+      caller_renamed(ch);
       changed = true;
     }
     if (v.has(f_state)) {
@@ -524,18 +535,20 @@ struct reducer::context {
     q->callers.erase(uid);
     note(entity::queue_caller, change_kind::removed, qname, uid);
     shift_positions(*q, position + 1, -1, {});
-    if (q->calls > 0) {
-      --q->calls;
-      note(entity::queue, change_kind::changed, qname);
-    }
+    count_callers(*q);
     if (channel* ch = s.channels.find_mutable(uid); ch != nullptr && ch->queue == qname) {
       ch->queue.clear();
       note(entity::channel, change_kind::changed, uid);
     }
   }
 
-  void set_calls_from_count(queue& q) {
-    if (set_number(q.calls, e, "Count")) note(entity::queue, change_kind::changed, q.queue);
+  // Calls mirrors the callers. The Count header of joins and leaves is not used: a join
+  // or leave replayed after a sync's list would set an old count.
+  void count_callers(queue& q) {
+    const int n = static_cast<int>(q.callers.size());
+    if (q.calls == n) return;
+    q.calls = n;
+    note(entity::queue, change_kind::changed, q.queue);
   }
 
   // Agents ------------------------------------------------------------------------------
@@ -664,6 +677,7 @@ void on_rename(context& c) {
   }
   ch->channel.assign(new_name);
   c.s.channel_names.insert_or_assign(ch->channel, id);
+  c.caller_renamed(*ch);
   c.note(entity::channel, change_kind::changed, id);
 }
 
@@ -812,6 +826,7 @@ void on_member_removed(context& c) {
 void join_queue(context& c, bool list_item) {
   const auto v = plain(c);
   if (!list_item) c.find_channel(v, lookup::repair);
+  if (!list_item && c.queue_listed()) return;
   queue* q = c.find_queue(true, !list_item);
   if (q == nullptr) return;
   const std::string qname = q->queue;
@@ -849,8 +864,8 @@ void join_queue(context& c, bool list_item) {
   if (!list_item && inserted) {
     // Asterisk inserts by priority: those at or behind the new position move back.
     c.shift_positions(*q, position, +1, uid);
-    c.set_calls_from_count(*q);
   }
+  if (inserted) c.count_callers(*q);
   if (channel* ch = c.s.channels.find_mutable(uid); ch != nullptr && ch->queue != qname) {
     ch->queue = qname;
     const std::string linkedid = ch->linkedid;
@@ -868,6 +883,7 @@ void on_queue_entry(context& c) { join_queue(c, true); }
 void on_caller_leave(context& c) {
   const auto v = plain(c);
   c.find_channel(v, lookup::quiet);
+  if (c.queue_listed()) return;
   const auto qname = c.e.get_or("Queue");
   const auto uid = v[f_uniqueid];
   if (qname.empty() || uid.empty()) {
@@ -879,14 +895,13 @@ void on_caller_leave(context& c) {
     return;
   }
   c.remove_caller(qname, uid, true);
-  if (queue* q = c.s.queues.find_mutable(qname)) c.set_calls_from_count(*q);
 }
 
 void on_caller_abandon(context& c) {
   const auto v = plain(c);
   c.find_channel(v, lookup::quiet);
   queue* q = c.find_queue(false, true);
-  if (q == nullptr || !c.counting()) return;
+  if (q == nullptr || c.queue_listed()) return;
   // Counted only while the caller is in the model: an abandon the QueueStatus list already
   // counted finds no caller there (it left before the list was made).
   if (!q->callers.contains(v[f_uniqueid])) return;
@@ -940,7 +955,7 @@ void on_agent_complete(context& c) {
     if (changed) c.note(entity::agent, change_kind::changed, a->agent);
   }
   queue* q = c.find_queue(false, true);
-  if (q == nullptr || !c.counting()) return;
+  if (q == nullptr || c.queue_listed()) return;
   ++q->completed;
   c.note(entity::queue, change_kind::changed, q->queue);
 }

@@ -223,9 +223,10 @@ state synchroniser::finish(const state& before, time_point now, sync_report& rep
       queues && queues->outcome == list_outcome::listed ? queues->position : 0;
   const anomaly_counts before_replay = r.anomalies();
   for (std::size_t i = 0; i < buffer_.size(); ++i) {
-    r.set_count_statistics(i >= counted_from);
+    r.set_queue_events_listed(i < counted_from);
     r.apply(buffer_[i].msg, buffer_[i].at);
   }
+  r.set_queue_events_listed(false);
   for (std::size_t k = 0; k < anomaly_kinds; ++k) {
     report.replay_anomalies.counts[k] = r.anomalies().counts[k] - before_replay.counts[k];
   }

@@ -429,7 +429,7 @@ TEST_CASE("live reducer: AgentConnect and AgentComplete") {
           at(3));
   CHECK(r.current().agents.find(std::string_view("1001"))->status == ami::live::agent_status::idle);
   CHECK(r.current().queues.find(std::string_view("support"))->completed == 5);
-  r.set_count_statistics(false);
+  r.set_queue_events_listed(true);
   r.apply(wire("Event: AgentComplete\r\nQueue: support\r\nInterface: Local/1@x\r\n"), at(4));
   CHECK(r.current().queues.find(std::string_view("support"))->completed == 5);
 

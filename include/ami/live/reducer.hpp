@@ -72,9 +72,11 @@ class reducer {
   std::uint64_t applied() const noexcept { return applied_; }
   std::uint64_t ignored() const noexcept { return ignored_; }
 
-  // Queue counters (completed, abandoned) follow AgentComplete and QueueCallerAbandon.
-  // A sync turns that off for the events its QueueStatus list already counted.
-  void set_count_statistics(bool on) noexcept { count_statistics_ = on; }
+  // Marks the events that follow as already reflected in a QueueStatus list (a sync
+  // replaying what arrived before the list): queue callers joining and leaving, and the
+  // counters (completed, abandoned) they bump, are left as the list has them; the
+  // channels these events describe are still updated.
+  void set_queue_events_listed(bool listed) noexcept { queue_events_listed_ = listed; }
 
   // True when apply() does something with events of this name.
   static bool follows(std::string_view event_name) noexcept;
@@ -92,7 +94,7 @@ class reducer {
   anomaly_counts anomalies_;
   std::uint64_t applied_ = 0;
   std::uint64_t ignored_ = 0;
-  bool count_statistics_ = true;
+  bool queue_events_listed_ = false;
 };
 
 }  // namespace ami::live

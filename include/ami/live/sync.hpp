@@ -5,10 +5,12 @@
 //
 // Why that is right: Asterisk changes its state before it sends the event that reports
 // the change, and writes a list in one piece. An event that arrived before a list is then
-// already in it; applying it again is harmless because every event sets absolute values
-// keyed by id (a caller joins once however often its join is seen) except the queue
-// counters, which are not bumped for events that arrived before the QueueStatus list
-// ended. An event that arrived after the list may or may not be in it and is applied.
+// already in it; applying it again is harmless because events set absolute values keyed
+// by id. Queue callers are the exception (a join or leave moves the others' positions and
+// bumps counters): those events are not applied to the queues when they arrived before
+// the QueueStatus list ended. An event that arrived after a list may or may not be in it
+// and is applied; a caller joins once however often its join is seen, and an abandon is
+// counted only for a caller still there.
 //
 // Use: begin(); send the actions of list_actions() the server has; feed every live event
 // to on_event() and every list's answer to on_list(), in the order they arrive; then
