@@ -313,6 +313,42 @@ struct reducer::context {
     return changed;
   }
 
+  // Whether refresh() would change anything: an event that repeats what the model has
+  // then copies nothing, even while a snapshot shares the channel.
+  static bool snapshot_changes(const channel& ch, const snapshot_view& v) {
+    const auto differs = [&](const std::string& have, snap_field f) {
+      return v.has(f) && have != v[f];
+    };
+    if (differs(ch.channel, f_channel) || differs(ch.caller_id_num, f_caller_id_num) ||
+        differs(ch.caller_id_name, f_caller_id_name) ||
+        differs(ch.connected_line_num, f_connected_num) ||
+        differs(ch.connected_line_name, f_connected_name) || differs(ch.language, f_language) ||
+        differs(ch.account_code, f_account_code) || differs(ch.context, f_context) ||
+        differs(ch.exten, f_exten)) {
+      return true;
+    }
+    if (v.has(f_linkedid) && !v[f_linkedid].empty() && ch.linkedid != v[f_linkedid]) return true;
+    if (v.has(f_state)) {
+      const auto st = ami::events::parse_channel_state(v[f_state]);
+      if (st && *st != ch.state) return true;
+      if (ch.state == channel_state::up && !ch.answered) return true;
+    }
+    if (v.has(f_priority)) {
+      const auto p = number<int>(v[f_priority]);
+      if (p && *p != ch.priority) return true;
+    }
+    return false;
+  }
+
+  // For events that change a channel only through its snapshot block.
+  void update_channel(const snapshot_view& v, lookup mode) {
+    if (v.any() && mode != lookup::create) {
+      const channel* have = s.channels.find(v[f_uniqueid]);
+      if (have != nullptr && !snapshot_changes(*have, v)) return;
+    }
+    find_channel(v, mode);
+  }
+
   // The channel the block describes, per `mode`; nullptr when there is none.
   channel* find_channel(const snapshot_view& v, lookup mode) {
     if (!v.any()) return nullptr;
@@ -588,7 +624,7 @@ snapshot_view plain(const context& c) { return read_snapshot(c.e, {}); }
 
 void on_newchannel(context& c) { c.find_channel(plain(c), lookup::create); }
 
-void on_channel_update(context& c) { c.find_channel(plain(c), lookup::repair); }
+void on_channel_update(context& c) { c.update_channel(plain(c), lookup::repair); }
 
 void on_newexten(context& c) {
   channel* ch = c.find_channel(plain(c), lookup::repair);
@@ -604,7 +640,7 @@ void on_varset(context& c) {
   const auto name = c.e.get_or("Variable");
   const auto& tracked = c.options().variables;
   if (std::find(tracked.begin(), tracked.end(), name) == tracked.end()) {
-    c.find_channel(v, lookup::repair);
+    c.update_channel(v, lookup::repair);
     return;
   }
   channel* ch = c.find_channel(v, lookup::repair);
@@ -634,8 +670,8 @@ void on_unhold(context& c) { set_hold(c, false); }
 
 void on_dial(context& c) {
   // A DialBegin of an originated call has no caller block; the callee's is always there.
-  c.find_channel(plain(c), lookup::repair);
-  c.find_channel(read_snapshot(c.e, "Dest"), lookup::repair);
+  c.update_channel(plain(c), lookup::repair);
+  c.update_channel(read_snapshot(c.e, "Dest"), lookup::repair);
 }
 
 void on_hangup(context& c) {
@@ -682,20 +718,20 @@ void on_rename(context& c) {
 }
 
 void on_transfer_blind(context& c) {
-  c.find_channel(read_snapshot(c.e, "Transferer"), lookup::quiet);
-  c.find_channel(read_snapshot(c.e, "Transferee"), lookup::quiet);
+  c.update_channel(read_snapshot(c.e, "Transferer"), lookup::quiet);
+  c.update_channel(read_snapshot(c.e, "Transferee"), lookup::quiet);
 }
 
 void on_transfer_attended(context& c) {
   for (std::string_view prefix :
        {"OrigTransferer", "SecondTransferer", "TransferTarget", "Transferee"}) {
-    c.find_channel(read_snapshot(c.e, prefix), lookup::quiet);
+    c.update_channel(read_snapshot(c.e, prefix), lookup::quiet);
   }
 }
 
 void on_local_pair(context& c) {
-  c.find_channel(read_snapshot(c.e, "LocalOne"), lookup::quiet);
-  c.find_channel(read_snapshot(c.e, "LocalTwo"), lookup::quiet);
+  c.update_channel(read_snapshot(c.e, "LocalOne"), lookup::quiet);
+  c.update_channel(read_snapshot(c.e, "LocalTwo"), lookup::quiet);
 }
 
 void on_core_show_channel(context& c) {
@@ -910,8 +946,8 @@ void on_caller_abandon(context& c) {
 }
 
 void on_agent_called(context& c) {
-  c.find_channel(plain(c), lookup::quiet);
-  c.find_channel(read_snapshot(c.e, "Dest"), lookup::quiet);
+  c.update_channel(plain(c), lookup::quiet);
+  c.update_channel(read_snapshot(c.e, "Dest"), lookup::quiet);
 }
 
 void set_member_in_call(context& c, std::string_view iface, bool in_call) {
