@@ -77,8 +77,10 @@ class synchroniser {
 
   // An event that is not a list item, in wire order. It is copied (owned).
   void on_event(const ami::message& e, time_point now);
-  // The whole answer of one list action (its Response and its items), given after every
-  // event that arrived before the list ended.
+  // The whole answer of one list action (its Response and its items), given at the
+  // list's place in the wire order: after every event that arrived before the list ended
+  // and before any that arrived after it (a caller joining just after a QueueStatus list
+  // would otherwise be taken as already listed).
   void on_list(list_kind kind, const ami::response& r);
 
   std::size_t buffered() const noexcept { return buffer_.size(); }
