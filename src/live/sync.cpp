@@ -1,6 +1,7 @@
 // The sync: lists, then the buffered events; what the lists cannot say is carried over.
 #include "ami/live/sync.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace ami::live {
@@ -195,10 +196,14 @@ void synchroniser::on_event(const ami::message& e, time_point now) {
 }
 
 void synchroniser::on_list(list_kind kind, const ami::response& r) {
+  on_list(kind, r, buffer_.size());
+}
+
+void synchroniser::on_list(list_kind kind, const ami::response& r, std::size_t place) {
   if (!active_) return;
   list_answer answer;
   answer.outcome = classify(kind, r);
-  answer.position = buffer_.size();
+  answer.position = std::min(place, buffer_.size());
   if (answer.outcome == list_outcome::listed) answer.items = r.events();
   lists_[static_cast<std::size_t>(kind)] = std::move(answer);
 }

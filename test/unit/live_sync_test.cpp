@@ -326,3 +326,26 @@ TEST_CASE("live sync: from the capture, then events: the next QueueStatus agrees
   CHECK(live.current().bridges.empty());
   CHECK(live.anomalies().total() == 0);  // after the sync nothing was news
 }
+
+TEST_CASE("live sync: a list answered late is placed where it ended") {
+  // The join arrived after the list (which did not have the caller), but the answer is
+  // handed over after the join: its place says so, and the join is applied.
+  const auto join = caller_event("QueueCallerJoin", "1", 1, 1);
+  const auto lists = queue_lists(0, 0, {});
+  synchroniser s;
+  s.begin();
+  const std::size_t place = s.buffered();
+  s.on_event(join, at(1));
+  for (const auto& [kind, r] : lists) s.on_list(kind, r, place);
+  sync_report report;
+  const auto late = s.finish({}, at(2), report);
+  CHECK(callers(late) == 1);
+  CHECK(late.queues.find(std::string_view("sales"))->calls == 1);
+
+  // Placed at its arrival instead, the join counts as listed and is not applied.
+  s.begin();
+  s.on_event(join, at(1));
+  for (const auto& [kind, r] : lists) s.on_list(kind, r);
+  const auto early = s.finish({}, at(2), report);
+  CHECK(callers(early) == 0);
+}

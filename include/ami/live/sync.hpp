@@ -82,6 +82,11 @@ class synchroniser {
   // and before any that arrived after it (a caller joining just after a QueueStatus list
   // would otherwise be taken as already listed).
   void on_list(list_kind kind, const ami::response& r);
+  // The same when the answer comes later than its place: `place` is buffered() as it was
+  // when the list ended. ami::client completes an action after the events read with its
+  // last item have been emitted; its on_list_item signal sees the closing event in wire
+  // order, which is where to take buffered().
+  void on_list(list_kind kind, const ami::response& r, std::size_t place);
 
   std::size_t buffered() const noexcept { return buffer_.size(); }
 
