@@ -5,6 +5,8 @@
 #include "ami/testing/server.hpp"
 #include "ami/url.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -26,8 +28,9 @@ inline std::string env_block(const std::string& channel, const std::string& extr
 // "hold" is acknowledged but not answered.
 struct scripted_agi {
   explicit scripted_agi(ami::testing::server& srv, std::string id_key = "CommandId")
-      : key(std::move(id_key)) {
+      : srv_(srv), key(std::move(id_key)) {
     srv.on_action("AGI", [this](ami::testing::session& s, const ami::message& a) {
+      const in_handler running(*this);
       const std::string channel(a.get("Channel").value_or(""));
       const std::string command(a.get("Command").value_or(""));
       const std::string id(a.get("CommandID").value_or(""));
@@ -61,12 +64,40 @@ struct scripted_agi {
     return raw_result ? answer : ami::percent_encode(answer);
   }
 
+  // The server thread may still be answering an action when the test ends: unregister, then
+  // wait (bounded) until no handler runs.
+  ~scripted_agi() {
+    srv_.on_action("AGI", {});
+    std::unique_lock<std::mutex> lock(mutex);
+    idle.wait_for(lock, std::chrono::seconds(10), [&] { return running_handlers == 0; });
+  }
+  scripted_agi(const scripted_agi&) = delete;
+  scripted_agi& operator=(const scripted_agi&) = delete;
+
   std::vector<std::string> sent() {
     const std::lock_guard<std::mutex> lock(mutex);
     return commands;
   }
 
+  struct in_handler {
+    explicit in_handler(scripted_agi& a) : agi(a) {
+      const std::lock_guard<std::mutex> lock(agi.mutex);
+      ++agi.running_handlers;
+    }
+    in_handler(const in_handler&) = delete;
+    in_handler& operator=(const in_handler&) = delete;
+    ~in_handler() {
+      const std::lock_guard<std::mutex> lock(agi.mutex);
+      --agi.running_handlers;
+      agi.idle.notify_all();
+    }
+    scripted_agi& agi;
+  };
+
+  ami::testing::server& srv_;
   std::mutex mutex;
+  std::condition_variable idle;
+  int running_handlers = 0;
   std::string key;
   bool raw_result = false;
   std::map<std::string, std::string> replies;

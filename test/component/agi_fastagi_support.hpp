@@ -50,11 +50,10 @@ struct fastagi_fixture {
 
 // What handlers report, waited for by the test thread with a deadline.
 struct event_log {
+  // Notifies under the lock: a waiter that returns may destroy the log at once.
   void add(std::string s) {
-    {
-      const std::lock_guard<std::mutex> lock(mutex);
-      lines.push_back(std::move(s));
-    }
+    const std::lock_guard<std::mutex> lock(mutex);
+    lines.push_back(std::move(s));
     cv.notify_all();
   }
   bool wait_for(std::size_t n, std::chrono::milliseconds deadline = 10s) {
