@@ -35,8 +35,19 @@ class spin_mutex {
 std::atomic<std::uint64_t> g_handle_epoch{0};
 thread_local bool t_reading_handles = false;  // our own queries change nothing
 
+class watched_mutex;
+// Set while an entry builds its handle: the handle's mutex makes itself known to the entry.
+thread_local watched_mutex** t_handle_mutex = nullptr;
+
 class watched_mutex {
  public:
+  watched_mutex() {
+    if (t_handle_mutex != nullptr && *t_handle_mutex == nullptr) *t_handle_mutex = this;
+  }
+  watched_mutex(const watched_mutex&) = delete;
+  watched_mutex& operator=(const watched_mutex&) = delete;
+  ~watched_mutex() = default;
+
   void lock() { m_.lock(); }
   bool try_lock() { return m_.try_lock(); }
   void unlock() {
@@ -112,8 +123,10 @@ class event_slots::entry final {
  public:
   enum class state { run, blocked, gone };
 
-  explicit entry(slot_function f)
-      : state_(std::make_shared<slot_state>()), handle_(std::make_unique<handle_signal>()) {
+  explicit entry(slot_function f) : state_(std::make_shared<slot_state>()) {
+    t_handle_mutex = &handle_mutex_;
+    handle_ = std::make_unique<handle_signal>();
+    t_handle_mutex = nullptr;
     state_->fn = boost::make_shared<slot_function>(std::move(f));
     auto guard = std::make_shared<release_guard>(state_);
     conn_ = handle_->connect([guard] {});
@@ -138,7 +151,14 @@ class event_slots::entry final {
     const auto epoch = g_handle_epoch.load(std::memory_order_acquire);
     if (epoch != seen_epoch_) {
       reading_handles quiet;
-      blocked_ = conn_.blocked();
+      if (handle_mutex_ != nullptr) {
+        // signals2 reads a connection's block without its lock (its own emission holds the
+        // lock around that read): hold the handle's mutex, which is the connection's.
+        std::lock_guard<watched_mutex> lock(*handle_mutex_);
+        blocked_ = conn_.blocked();
+      } else {
+        blocked_ = conn_.blocked();
+      }
       gone_ = !conn_.connected();
       seen_epoch_ = epoch;
     }
@@ -167,6 +187,7 @@ class event_slots::entry final {
 
  private:
   std::shared_ptr<slot_state> state_;
+  watched_mutex* handle_mutex_ = nullptr;  // owned by handle_
   std::unique_ptr<handle_signal> handle_;
   boost::signals2::connection conn_;
   // Emitting side: the connection's state as last read.
