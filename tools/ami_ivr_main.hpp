@@ -1,8 +1,9 @@
 // ami-ivr: an IVR over AGI. For each call it answers, plays a prompt, reads up to four
 // digits, says them back, sets the channel variable IVR_DIGITS and hangs up (or returns the
 // call to the dialplan with --continue). It serves AsyncAGI over an AMI connection (--url,
-// AMI_URL) and FastAGI (--fastagi HOST:PORT), or both. The whole program is run_ivr(), so
-// that tests can run it in-process with their own streams and environment.
+// AMI_URL) and FastAGI (--fastagi HOST:PORT), or both; --demo serves an embedded simulated
+// PBX and calls it. The whole program is run_ivr(), so that tests can run it in-process with
+// their own streams and environment.
 #pragma once
 
 #include "args.hpp"
@@ -15,9 +16,12 @@
 #include "ami/client.hpp"
 #include "ami/config.hpp"
 #include "ami/error.hpp"
+#include "ami/testing/server.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
@@ -28,6 +32,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -57,6 +62,10 @@ constexpr const char* usage_text =
     "  --count N            exit after N finished sessions\n"
     "  --json               one JSON line per finished session: channel, transport, each\n"
     "                       command with its result code and result, digits, how it ended\n"
+    "                       (hangup, continue, failed: result=-1, or an error name)\n"
+    "  --demo               serve an embedded simulated PBX (loopback, free port) and call it:\n"
+    "                       AsyncAGI, or FastAGI with --fastagi (e.g. 127.0.0.1:0); exits\n"
+    "                       after --count calls (default 3)\n"
     "  -h, --help           print this help\n"
     "\n"
     "Exit status: 0 done (--count sessions, or stopped by SIGINT/SIGTERM after them), 1 usage\n"
@@ -82,7 +91,9 @@ struct call_record {
   std::string transport;  // "asyncagi" or "fastagi"
   std::vector<step> steps;
   std::string digits;
-  std::string end;  // "hangup", "continue", or the error that ended it ("dead_channel", ...)
+  // "hangup", "continue", "failed" (a command answered result=-1, usually the caller hung
+  // up), or the error that ended it ("dead_channel", ...).
+  std::string end;
 };
 
 inline std::string error_text(const boost::system::error_code& ec) {
@@ -112,6 +123,48 @@ inline std::string to_text(const call_record& r) {
     if (!s.error.empty()) out += " (" + s.error + ")";
   }
   return out;
+}
+
+// The callers of --demo, in turn: one presses four digits, one ends shorter input with '#',
+// one hangs up while the IVR waits for digits (the session ends with dead_channel).
+struct demo_caller {
+  std::string from;
+  std::string exten;
+  std::string dtmf;
+  int hangup_during_command = -1;  // pbx.hpp: extension::hangup_during_command
+};
+
+inline const std::vector<demo_caller>& demo_callers() {
+  static const std::vector<demo_caller> callers = {{"PJSIP/100", "7001", "1234", -1},
+                                                   {"PJSIP/101", "7002", "42#", -1},
+                                                   {"PJSIP/102", "7003", "", 2}};
+  return callers;
+}
+
+// The PBX of --demo: phones 100-102, each dialling an extension that runs AGI `agi_target`
+// ("agi:async" or "agi://HOST:PORT/ivr") with that caller's digits.
+inline ami::testing::pbx_config demo_pbx(const std::string& agi_target) {
+  ami::testing::pbx_config p;
+  for (const auto& c : demo_callers()) {
+    ami::testing::endpoint e;
+    e.name = c.from.substr(c.from.find('/') + 1);
+    e.description = "Caller " + e.name;
+    p.endpoints.push_back(std::move(e));
+    ami::testing::extension x;
+    x.exten = c.exten;
+    x.action = ami::testing::behaviour::agi;
+    x.argument = agi_target;
+    x.dtmf = c.dtmf;
+    x.hangup_during_command = c.hangup_during_command;
+    p.extensions.push_back(std::move(x));
+  }
+  return p;
+}
+
+inline std::string describe(const demo_caller& c) {
+  std::string out = "demo: " + c.from + " calls " + c.exten;
+  if (c.hangup_during_command >= 0) return out + " and hangs up while the IVR waits for digits";
+  return out + (c.dtmf.empty() ? ", presses nothing" : ", presses " + c.dtmf);
 }
 
 struct ivr_settings {
@@ -180,13 +233,24 @@ class ivr_call : public std::enable_shared_from_this<ivr_call> {
     session_->async_exec(cmd, [self = shared_from_this(), line = std::move(line), next](
                                   const boost::system::error_code& ec, const auto& result) {
       const agi::reply& raw = result.raw;
-      self->record_.steps.push_back({line, raw.code, raw.result, ec ? error_text(ec) : ""});
-      if (ec) {
-        self->finish(error_text(ec));
+      // result=-1: the command failed on the channel, usually because the caller hung up.
+      const std::string problem = ec ? error_text(ec) : failed(result) ? "failed" : "";
+      self->record_.steps.push_back({line, raw.code, raw.result, problem});
+      if (!problem.empty()) {
+        self->finish(problem);
         return;
       }
       next(result);
     });
+  }
+
+  template <class R>
+  static bool failed(const R& r) {
+    if constexpr (std::is_same_v<R, agi::status_result>) {
+      return !r.ok();
+    } else {
+      return r.failed;
+    }
   }
 
   void finish(std::string how) {
@@ -209,6 +273,7 @@ struct options {
   ivr_settings ivr;
   std::optional<std::uint64_t> count;
   bool json = false;
+  bool demo = false;
   bool help = false;
 };
 
@@ -225,6 +290,8 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
       return std::nullopt;
     } else if (arg == "--json") {
       o.json = true;
+    } else if (arg == "--demo") {
+      o.demo = true;
     } else if (arg == "--continue") {
       o.ivr.keep_call = true;
     } else if (option("--url")) {
@@ -253,6 +320,8 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
     }
     if (problem) return problem;
   }
+  if (o.demo && o.url) return std::string("--demo serves its own PBX: drop --url");
+  if (o.demo && !o.count) o.count = 3;
   return std::nullopt;
 }
 
@@ -287,7 +356,26 @@ inline int run_ivr(const std::vector<std::string>& args, std::ostream& out, std:
     out << usage_text;
     return exit_ok;
   }
-  if (!o.url && !o.fastagi) {
+  // --demo: the simulated PBX runs on its own thread; AsyncAGI reaches it over AMI, FastAGI
+  // has it connect to our listener (so it starts once the port is known).
+  std::optional<ami::testing::server> demo;
+  const auto start_demo = [&](const std::string& agi_target) {
+    ami::testing::server_options so;
+    so.pbx = demo_pbx(agi_target);
+    demo.emplace(so);
+    try {
+      demo->start();
+    } catch (const std::exception& e) {
+      err << "ami-ivr: cannot start the demo PBX: " << e.what() << '\n';
+      return false;
+    }
+    return true;
+  };
+  if (o.demo && !o.fastagi) {
+    if (!start_demo("agi:async")) return exit_connection;
+    o.url = demo->url();
+  }
+  if (!o.url && !o.fastagi && !o.demo) {
     if (auto u = env("AMI_URL"); u && !u->empty()) o.url = *u;
   }
   if (!o.url && !o.fastagi) {
@@ -313,6 +401,12 @@ inline int run_ivr(const std::vector<std::string>& args, std::ostream& out, std:
     err << "ami-ivr: --fastagi wants HOST:PORT, not '" << *o.fastagi << "'\n";
     return exit_usage;
   }
+  boost::system::error_code address_ec;
+  if (o.demo && o.fastagi && !boost::asio::ip::make_address_v4(host, address_ec).is_loopback()) {
+    err << "ami-ivr: --demo serves FastAGI on loopback: give --fastagi 127.0.0.1:PORT (0 picks "
+           "a free port)\n";
+    return exit_usage;
+  }
 
   boost::asio::io_context io;
   client c{io};
@@ -322,19 +416,43 @@ inline int run_ivr(const std::vector<std::string>& args, std::ostream& out, std:
   int status = exit_ok;
   std::optional<boost::asio::signal_set> signals;
   bool stopping = false;
+  std::size_t demo_calls = 0;
+  boost::asio::steady_timer demo_deadline(io);
 
   const auto stop = [&] {
     stopping = true;
+    demo_deadline.cancel();
     if (signals) signals->cancel();
     if (fast) fast->stop();
     async.reset();
     c.close();
     io.stop();
   };
+  // --demo: the next caller's call; each must be served within the deadline.
+  const auto demo_call = [&] {
+    const auto& caller = demo_callers()[demo_calls++ % demo_callers().size()];
+    if (!o.json) out << describe(caller) << std::endl;
+    demo->incoming_call(caller.from, caller.exten);
+    demo_deadline.expires_after(std::chrono::seconds(30) + o.ivr.timeout);
+    demo_deadline.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: served, or stopping
+      err << "ami-ivr: the demo call was not served\n";
+      status = exit_connection;
+      stop();
+    });
+  };
   // Handlers of both transports run on this one thread (io.run below).
   const auto done = [&](const call_record& r) {
     out << (o.json ? to_json(r) : to_text(r)) << std::endl;
-    if (o.count && ++finished >= *o.count) stop();
+    if (o.count && ++finished >= *o.count) {
+      stop();
+    } else if (demo && !stopping) {
+      demo_call();
+    }
+  };
+  const auto ready = [&](unsigned short fastagi_port) {
+    if (run.ready) run.ready(fastagi_port);
+    if (demo) demo_call();
   };
   const auto serve = [&](const char* transport) {
     return [&, transport](std::shared_ptr<agi::session> s) {
@@ -354,6 +472,9 @@ inline int run_ivr(const std::vector<std::string>& args, std::ostream& out, std:
       err << "ami-ivr: cannot listen on " << *o.fastagi << ": " << e.what() << '\n';
       return exit_connection;
     }
+    if (o.demo && !start_demo("agi://" + host + ':' + std::to_string(fast->port()) + "/ivr")) {
+      return exit_connection;
+    }
   }
   bool connected = !o.url;
   if (o.url) {
@@ -367,7 +488,7 @@ inline int run_ivr(const std::vector<std::string>& args, std::ostream& out, std:
         return;
       }
       connected = true;
-      if (run.ready) run.ready(fast ? fast->port() : 0);
+      ready(fast ? fast->port() : 0);
     });
     c.on_state([&](connection_state s, const boost::system::error_code& ec) {
       if (s == connection_state::disconnected && connected && !stopping) {
@@ -376,8 +497,8 @@ inline int run_ivr(const std::vector<std::string>& args, std::ostream& out, std:
         stop();
       }
     });
-  } else if (run.ready) {
-    run.ready(fast->port());
+  } else {
+    ready(fast->port());
   }
   if (run.handle_signals) {
     signals.emplace(io, SIGINT, SIGTERM);

@@ -174,3 +174,84 @@ TEST_CASE("ami-ivr: AsyncAGI calls: hang up, --continue, a hangup during a comma
   CHECK(last.at("command").as_string() == "GET DATA enter-ext-of-person 5000 4");
   CHECK(last.at("error").as_string() == "dead_channel");
 }
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& out) {
+  std::vector<std::string> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("ami-ivr --demo: AsyncAGI calls into the embedded PBX, narrated") {
+  const auto r = run_ivr({"--demo"});
+  CHECK(*r.status == ivr::exit_ok);
+  CHECK(r.err.empty());
+  // Each call: the caller, the session's summary line, its six (or three) commands.
+  std::vector<std::string> heads;
+  for (const auto& line : lines_of(r.out)) {
+    if (!starts_with(line, "  ")) heads.push_back(line);
+  }
+  REQUIRE(heads.size() == 6);
+  const auto& callers = ivr::demo_callers();
+  CHECK(heads[0] == ivr::describe(callers[0]));
+  CHECK(heads[0] == "demo: PJSIP/100 calls 7001, presses 1234");
+  CHECK(starts_with(heads[1], "asyncagi PJSIP/100-"));
+  CHECK(heads[1].find(": digits '1234', hangup") != std::string::npos);
+  CHECK(heads[2] == "demo: PJSIP/101 calls 7002, presses 42#");
+  CHECK(heads[3].find(": digits '42', hangup") != std::string::npos);
+  CHECK(heads[4] == "demo: PJSIP/102 calls 7003 and hangs up while the IVR waits for digits");
+  CHECK(heads[5].find(": digits '', failed") != std::string::npos);
+  CHECK(r.out.find("  SET VARIABLE IVR_DIGITS 1234 -> 200 1") != std::string::npos);
+  // GET DATA answers result=-1 for the caller who hung up: the IVR stops there.
+  CHECK(r.out.find("  GET DATA enter-ext-of-person 5000 4 -> 200 -1 (failed)\n") ==
+        r.out.size() -
+            std::string("  GET DATA enter-ext-of-person 5000 4 -> 200 -1 (failed)\n").size());
+}
+
+TEST_CASE("ami-ivr --demo --fastagi: the PBX connects to the tool's FastAGI server") {
+  const auto r = run_ivr({"--demo", "--fastagi", "127.0.0.1:0", "--json", "--count", "4"});
+  CHECK(*r.status == ivr::exit_ok);
+  CHECK(r.err.empty());
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 4);  // --json: the sessions only, no narration
+  std::vector<boost::json::object> calls;
+  for (const auto& line : lines) calls.push_back(boost::json::parse(line).as_object());
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"1234", "hangup"}, {"42", "hangup"}, {"", "failed"}, {"1234", "hangup"}};
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    CAPTURE(i);
+    CHECK(calls[i].at("transport").as_string() == "fastagi");
+    CHECK(starts_with(std::string(calls[i].at("channel").as_string()),
+                      ivr::demo_callers()[i % 3].from + "-"));
+    CHECK(calls[i].at("digits").as_string() == want[i].first);
+    CHECK(calls[i].at("end").as_string() == want[i].second);
+  }
+  CHECK(commands_of(calls[0]).back() == "HANGUP");
+  CHECK(commands_of(calls[2]).size() == 3);
+
+  // --continue: FastAGI closes the connection and the call goes back to the dialplan.
+  const auto kept = run_ivr({"--demo", "--fastagi", "127.0.0.1:0", "--count", "1", "--continue"});
+  CHECK(*kept.status == ivr::exit_ok);
+  CHECK(kept.out.find("fastagi PJSIP/100-") != std::string::npos);
+  CHECK(kept.out.find(": digits '1234', continue") != std::string::npos);
+}
+
+TEST_CASE("ami-ivr --demo: options it cannot take") {
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"--demo", "--url", "ami://admin:amp111@127.0.0.1:5038"},
+           {"--demo", "--fastagi", "0.0.0.0:0"},
+           {"--demo", "--fastagi", "localhost:0"}}) {
+    CAPTURE(bad.back());
+    const auto r = run_ivr(bad);
+    CHECK(*r.status == ivr::exit_usage);
+    CHECK(starts_with(r.err, "ami-ivr: --demo "));
+  }
+}
