@@ -1,7 +1,6 @@
 // ami-cli: one AMI action from the command line (see ami_cli_main.hpp for the program).
 #include "ami_cli_main.hpp"
 
-#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -9,10 +8,5 @@
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  return ami::tools::cli::run_cli(args, std::cout, std::cerr,
-                                  [](const char* name) -> std::optional<std::string> {
-                                    const char* value = std::getenv(name);
-                                    if (value == nullptr) return std::nullopt;
-                                    return std::string(value);
-                                  });
+  return ami::tools::cli::run_cli(args, std::cout, std::cerr, ami::tools::process_env);
 }

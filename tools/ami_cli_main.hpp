@@ -74,7 +74,6 @@ constexpr const char* usage_text =
     "secret is never printed).\n";
 
 // Looks an environment variable up (std::getenv in the program, a map in tests).
-using env_lookup = std::function<std::optional<std::string>(const char* name)>;
 
 namespace detail {
 

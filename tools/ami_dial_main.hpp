@@ -83,7 +83,6 @@ constexpr const char* usage_text =
     "The secret is never printed.\n";
 
 // Looks an environment variable up (std::getenv in the program, a map in tests).
-using env_lookup = std::function<std::optional<std::string>(const char* name)>;
 
 struct run_options {
   // Stops on SIGINT and SIGTERM. The program sets it; in-process tests leave it off.
@@ -200,17 +199,10 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
 // none.
 inline std::optional<std::string> make_config(const options& o, const env_lookup& env,
                                               config& cfg) {
-  std::optional<std::string> url = o.url;
-  if (!url) url = env("AMI_URL");
-  if (!url || url->empty()) return std::string("no server: give --url, set AMI_URL, or use --demo");
-  boost::system::error_code ec;
-  cfg = config::from_url(*url, ec);
-  // The URL is not repeated: it may hold the secret.
-  if (ec) return std::string("the URL (") + (o.url ? "--url" : "AMI_URL") + ") is not valid";
-  if (cfg.secret.empty()) {
-    if (auto s = env("AMI_SECRET")) cfg.secret = *s;
+  if (auto problem =
+          config_from_url(o.url, env, "no server: give --url, set AMI_URL, or use --demo", cfg)) {
+    return problem;
   }
-  if (cfg.username.empty()) return std::string("the URL has no user name");
   return std::nullopt;
 }
 

@@ -1,7 +1,6 @@
 // ami-events: a live event monitor (see ami_events_main.hpp for the program).
 #include "ami_events_main.hpp"
 
-#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -11,12 +10,5 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   ami::tools::events::run_options run;
   run.handle_signals = true;
-  return ami::tools::events::run_events(
-      args, std::cout, std::cerr,
-      [](const char* name) -> std::optional<std::string> {
-        const char* value = std::getenv(name);
-        if (value == nullptr) return std::nullopt;
-        return std::string(value);
-      },
-      run);
+  return ami::tools::events::run_events(args, std::cout, std::cerr, ami::tools::process_env, run);
 }

@@ -71,8 +71,6 @@ constexpr const char* usage_text =
     "Exit status: 0 done (--count sessions, or stopped by SIGINT/SIGTERM after them), 1 usage\n"
     "error, 2 cannot connect, log in or listen, or the AMI connection was lost.\n";
 
-using env_lookup = std::function<std::optional<std::string>(const char* name)>;
-
 struct run_options {
   bool handle_signals = false;  // the program sets it; in-process tests leave it off
   // Called once everything listens (FastAGI port known), before any session.
@@ -375,23 +373,15 @@ inline int run_ivr(const std::vector<std::string>& args, std::ostream& out, std:
     if (!start_demo("agi:async")) return exit_connection;
     o.url = demo->url();
   }
-  if (!o.url && !o.fastagi && !o.demo) {
-    if (auto u = env("AMI_URL"); u && !u->empty()) o.url = *u;
-  }
-  if (!o.url && !o.fastagi) {
-    err << "ami-ivr: nothing to serve: give --url (or AMI_URL) and/or --fastagi HOST:PORT\n";
-    return exit_usage;
-  }
+  // AsyncAGI over --url or AMI_URL, unless only FastAGI was asked for.
   config cfg;
-  if (o.url) {
-    boost::system::error_code ec;
-    cfg = config::from_url(*o.url, ec);
-    if (ec || cfg.username.empty()) {  // the URL is not repeated: it may hold the secret
-      err << "ami-ivr: the AMI URL is not valid\n";
+  const bool async_agi = o.url || !o.fastagi;
+  if (async_agi) {
+    if (auto problem = config_from_url(
+            o.url, env, "nothing to serve: give --url (or AMI_URL) and/or --fastagi HOST:PORT",
+            cfg)) {
+      err << "ami-ivr: " << *problem << '\n';
       return exit_usage;
-    }
-    if (cfg.secret.empty()) {
-      if (auto s = env("AMI_SECRET")) cfg.secret = *s;
     }
     cfg.events = "on";
   }
@@ -476,8 +466,8 @@ inline int run_ivr(const std::vector<std::string>& args, std::ostream& out, std:
       return exit_connection;
     }
   }
-  bool connected = !o.url;
-  if (o.url) {
+  bool connected = !async_agi;
+  if (async_agi) {
     async.emplace(c);
     async->on_session(serve("asyncagi"));
     c.async_connect(cfg, [&](const boost::system::error_code& ec) {

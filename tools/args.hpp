@@ -1,10 +1,16 @@
-// Command-line pieces the tools share: "--name VALUE" / "--name=VALUE" options and durations
-// in seconds.
+// Command-line pieces the tools share: "--name VALUE" / "--name=VALUE" options, durations
+// in seconds, and the server from --url / AMI_URL / AMI_SECRET.
 #pragma once
+
+#include "ami/config.hpp"
+
+#include <boost/system/error_code.hpp>
 
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +53,34 @@ inline bool parse_seconds(const std::string& s, double& out, bool zero_ok = fals
   }
   out = v;
   return true;
+}
+
+// Reads the environment: the programs pass process_env, in-process tests their own lookup.
+using env_lookup = std::function<std::optional<std::string>(const char* name)>;
+
+inline std::optional<std::string> process_env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+// The server from the URL of --url (`url_option`), else AMI_URL, with the secret from
+// AMI_SECRET when the URL has none. A problem comes back as a message that never repeats the
+// URL (it may hold the secret); `missing` is the one for no URL at all.
+inline std::optional<std::string> config_from_url(const std::optional<std::string>& url_option,
+                                                  const env_lookup& env, std::string_view missing,
+                                                  config& cfg) {
+  std::optional<std::string> url = url_option;
+  if (!url) url = env("AMI_URL");
+  if (!url || url->empty()) return std::string(missing);
+  boost::system::error_code ec;
+  cfg = config::from_url(*url, ec);
+  if (ec) return std::string("the URL (") + (url_option ? "--url" : "AMI_URL") + ") is not valid";
+  if (cfg.secret.empty()) {
+    if (auto s = env("AMI_SECRET")) cfg.secret = *s;
+  }
+  if (cfg.username.empty()) return std::string("the URL has no user name");
+  return std::nullopt;
 }
 
 }  // namespace ami::tools

@@ -53,24 +53,16 @@ class accept_op {
 template <class Handler>
 class accept_op_impl final : public accept_op {
  public:
-  using handler_executor =
-      boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
-  using work_executor = std::decay_t<decltype(boost::asio::prefer(
-      std::declval<handler_executor>(), boost::asio::execution::outstanding_work.tracked))>;
-
   template <class H>
   accept_op_impl(H&& h, const boost::asio::any_io_executor& ex)
-      : handler_(std::forward<H>(h)),
-        work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_, ex),
-                                  boost::asio::execution::outstanding_work.tracked)) {}
+      : handler_(std::forward<H>(h), ex) {}
 
   void complete(const boost::system::error_code& ec, std::shared_ptr<session> s) override {
-    boost::asio::post(work_, boost::asio::append(std::move(handler_), ec, std::move(s)));
+    handler_.post(ec, std::move(s));
   }
 
  private:
-  Handler handler_;
-  work_executor work_;
+  ami::detail::tracked_handler<Handler> handler_;
 };
 
 const boost::asio::any_io_executor& core_executor(const async_agi_core& c) noexcept;

@@ -29,6 +29,7 @@
 #include "ami/agi/commands.hpp"
 #include "ami/agi/environment.hpp"
 #include "ami/agi/reply.hpp"
+#include "ami/detail/tracked_handler.hpp"
 #include "ami/error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -81,26 +82,16 @@ typename C::result_type make_result(bool parsed, reply r) {
 template <class C, class Handler>
 class exec_op_impl final : public exec_op {
  public:
-  using handler_executor =
-      boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
-  using work_executor = std::decay_t<decltype(boost::asio::prefer(
-      std::declval<handler_executor>(), boost::asio::execution::outstanding_work.tracked))>;
-
   template <class H>
-  exec_op_impl(H&& h, const boost::asio::any_io_executor& ex)
-      : handler_(std::forward<H>(h)),
-        work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_, ex),
-                                  boost::asio::execution::outstanding_work.tracked)) {}
+  exec_op_impl(H&& h, const boost::asio::any_io_executor& ex) : handler_(std::forward<H>(h), ex) {}
 
   void complete(const boost::system::error_code& ec, reply r) override {
     const bool parsed = !ec && r.code == 200;
-    boost::asio::post(
-        work_, boost::asio::append(std::move(handler_), ec, make_result<C>(parsed, std::move(r))));
+    handler_.post(ec, make_result<C>(parsed, std::move(r)));
   }
 
  private:
-  Handler handler_;
-  work_executor work_;
+  ami::detail::tracked_handler<Handler> handler_;
 };
 
 struct initiate_exec;

@@ -1,0 +1,44 @@
+// A completion handler held until an operation completes, with outstanding work tracked on
+// its associated executor: the handler's context keeps running while the operation is
+// pending, and the handler runs there, posted, never inside the completing call.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+
+#include <type_traits>
+#include <utility>
+
+namespace ami::detail {
+
+template <class Handler>
+class tracked_handler {
+ public:
+  using handler_executor =
+      boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
+  using work_executor = std::decay_t<decltype(boost::asio::prefer(
+      std::declval<handler_executor>(), boost::asio::execution::outstanding_work.tracked))>;
+
+  // `fallback`: the executor of a handler that has none associated.
+  template <class H>
+  tracked_handler(H&& h, const boost::asio::any_io_executor& fallback)
+      : handler_(std::forward<H>(h)),
+        work_(boost::asio::prefer(boost::asio::get_associated_executor(handler_, fallback),
+                                  boost::asio::execution::outstanding_work.tracked)) {}
+
+  // Posts the handler with these arguments to its executor. Call once: it moves the handler.
+  template <class... Args>
+  void post(Args&&... args) {
+    boost::asio::post(work_, boost::asio::append(std::move(handler_), std::forward<Args>(args)...));
+  }
+
+ private:
+  Handler handler_;
+  work_executor work_;
+};
+
+}  // namespace ami::detail
