@@ -63,6 +63,10 @@ void patch_each(Map& after, F&& f) {
 
 // What the lists do not carry, taken from before for what is still there.
 void carry_over(const state& before, state& after) {
+  // No list has finished calls: those known before stay, with those the replay ended.
+  before.recent_calls.for_each([&](const std::string& id, const call& k) {
+    if (!after.recent_calls.contains(id)) after.recent_calls.insert_or_assign(id, k);
+  });
   patch_each(after.channels, [&](const std::string& id, channel& ch) {
     const channel* old = before.channels.find(id);
     if (old == nullptr) return;
@@ -201,6 +205,7 @@ std::vector<change> diff(const state& before, const state& after) {
   diff_map(before.agents, after.agents, entity::agent, {}, out);
   diff_map(before.devices, after.devices, entity::device, {}, out);
   diff_map(before.extensions, after.extensions, entity::extension, {}, out);
+  diff_map(before.recent_calls, after.recent_calls, entity::recent_call, {}, out);
   return out;
 }
 
