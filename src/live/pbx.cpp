@@ -1,17 +1,18 @@
 // The Asio side of the live state: feeds the client's events and list answers to the
-// reducer and the synchroniser, publishes snapshots, emits the signals. Everything but
+// reducer and the synchroniser, hands out snapshots, emits the signals. Everything but
 // snapshot(), synced() and stats() runs on the client's strand.
 #include "ami/live/pbx.hpp"
 
 #include "ami/error.hpp"
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/signals2/shared_connection_block.hpp>
 
 #include <array>
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace ami::live {
 
@@ -185,11 +186,11 @@ struct pbx_core final : std::enable_shared_from_this<pbx_core>, ami::detail::slo
       rep.changes = diff(before, after);
     }
     base = state{};
-    model.reset(after);
     current = phase::live;
-    publish();
     {
       std::lock_guard<std::mutex> lock(mu);
+      model.reset(after);
+      stale = true;
       ++(full ? counters.syncs : counters.refreshes);
     }
     if (full) is_synced.store(true, std::memory_order_release);
@@ -217,31 +218,26 @@ struct pbx_core final : std::enable_shared_from_this<pbx_core>, ami::detail::slo
     }
     if (current == phase::refreshing) sync.on_event(e, now);
     if (!reducer::follows(e.event_name())) return;
-    state before;
-    const bool want_states = !changed.empty();
-    if (want_states) before = model.current();
-    const auto& changes = model.apply(e, now);
-    const auto& anomalies = model.last_anomalies();
-    if (!changes.empty()) publish();
+    std::optional<state> before;
+    if (!changed.empty()) before = model.current();
+    const std::vector<change>* changes = nullptr;
     {
+      // Written under the lock that snapshot() takes to copy it; read freely on the strand.
       std::lock_guard<std::mutex> lock(mu);
+      changes = &model.apply(e, now);
+      if (!changes->empty()) stale = true;
       ++counters.events_applied;
       counters.anomalies = model.anomalies();
     }
+    const auto& anomalies = model.last_anomalies();
     if (!anomalous.empty()) {
       for (const auto a : anomalies) anomalous(a, e);
     }
-    if (!applied.empty()) applied(e, changes);
-    if (want_states) {
-      for (const auto& ch : changes) changed(ch, before, model.current());
+    if (!applied.empty()) applied(e, *changes);
+    if (before) {
+      for (const auto& ch : *changes) changed(ch, *before, model.current());
     }
   }
-
-  void publish() {
-    auto s = std::make_shared<const state>(model.current());
-    std::lock_guard<std::mutex> lock(mu);
-    published.swap(s);
-  }  // the old snapshot is released here, outside the lock
 
   void refresh(list_set what, refresh_op_ptr op) {
     if (what.empty()) {
@@ -289,7 +285,10 @@ struct pbx_core final : std::enable_shared_from_this<pbx_core>, ami::detail::slo
 
   // Shared with other threads.
   mutable std::mutex mu;
+  // The snapshot is taken when asked for, not after every event: an O(1) copy of the model,
+  // but one that makes the next event copy the nodes it changes instead of writing in place.
   std::shared_ptr<const state> published;
+  bool stale = false;  // the model moved since `published` was taken
   pbx_stats counters;
   pbx::exception_handler on_exception;
   std::atomic<bool> is_synced{false};
@@ -327,7 +326,12 @@ pbx::pbx(ami::client& c, pbx_options options)
 pbx::~pbx() { core_->detach(); }
 
 std::shared_ptr<const state> pbx::snapshot() const {
+  std::shared_ptr<const state> old;  // released after the lock
   std::lock_guard<std::mutex> lock(core_->mu);
+  if (core_->stale) {
+    old = std::exchange(core_->published, std::make_shared<const state>(core_->model.current()));
+    core_->stale = false;
+  }
   return core_->published;
 }
 
