@@ -65,6 +65,7 @@ std::string_view to_string(entity e) noexcept {
     case entity::agent: return "agent";
     case entity::device: return "device";
     case entity::extension: return "extension";
+    case entity::recent_call: return "recent_call";
   }
   return "unknown";
 }

@@ -236,6 +236,14 @@ struct reducer::context {
     call* k = s.calls.find_mutable(linkedid);
     if (k == nullptr || !erase_value(k->channels, uniqueid)) return;
     if (k->channels.empty()) {
+      if (r.options_.keep_finished_calls.count() > 0) {
+        call done = *k;
+        done.ended = now;
+        const std::string id = done.linkedid.empty() ? std::string(linkedid) : done.linkedid;
+        s.recent_calls.insert_or_assign(id, std::move(done));
+        r.recent_order_.emplace_back(now, id);
+        note(entity::recent_call, change_kind::added, id);
+      }
       s.calls.erase(linkedid);
       note(entity::call, change_kind::removed, linkedid);
     } else {
@@ -1200,9 +1208,42 @@ bool reducer::follows(std::string_view event_name) noexcept {
   return find_handler(event_name) != nullptr;
 }
 
+void reducer::reset(state s) {
+  state_ = std::move(s);
+  recent_order_.clear();
+  state_.recent_calls.for_each([&](const std::string& id, const call& k) {
+    recent_order_.emplace_back(k.ended.value_or(time_point{}), id);
+  });
+  std::sort(recent_order_.begin(), recent_order_.end());
+}
+
+void reducer::expire_recent(time_point now) {
+  const auto keep = options_.keep_finished_calls;
+  const ami::message no_event;
+  while (!recent_order_.empty() && recent_order_.front().first + keep <= now) {
+    const auto& [ended, id] = recent_order_.front();
+    // A call that ended again later (its linkedid reused) has a later entry of its own.
+    const call* k = state_.recent_calls.find(id);
+    if (k != nullptr && k->ended == ended) {
+      state_.recent_calls.erase(id);
+      context c{*this, state_, no_event, now};
+      c.note(entity::recent_call, change_kind::removed, id);
+    }
+    recent_order_.pop_front();
+  }
+}
+
+const std::vector<change>& reducer::expire(time_point now) {
+  changes_.clear();
+  last_anomalies_.clear();
+  expire_recent(now);
+  return changes_;
+}
+
 const std::vector<change>& reducer::apply(const ami::message& e, time_point now) {
   changes_.clear();
   last_anomalies_.clear();
+  if (!recent_order_.empty()) expire_recent(now);
   const handler fn = e.is_event() ? find_handler(e.event_name()) : nullptr;
   if (fn == nullptr) {
     ++ignored_;

@@ -63,6 +63,10 @@ void patch_each(Map& after, F&& f) {
 
 // What the lists do not carry, taken from before for what is still there.
 void carry_over(const state& before, state& after) {
+  // No list has finished calls: those known before stay, with those the replay ended.
+  before.recent_calls.for_each([&](const std::string& id, const call& k) {
+    if (!after.recent_calls.contains(id)) after.recent_calls.insert_or_assign(id, k);
+  });
   patch_each(after.channels, [&](const std::string& id, channel& ch) {
     const channel* old = before.channels.find(id);
     if (old == nullptr) return;
@@ -95,6 +99,28 @@ void carry_over(const state& before, state& after) {
       if (const queue_caller* was = old->callers.find(id)) c.joined = was->joined;
     });
   });
+}
+
+// After a QueueStatus list, a channel waits in the queue that lists it as a caller and in
+// no other. The list's entries reach a channel only when it existed when they were applied;
+// a partial sync that keeps the channels from before must link them afterwards.
+void link_callers(state& s) {
+  patch_each(s.channels, [&](const std::string& id, channel& ch) {
+    if (!ch.queue.empty() && s.caller(ch.queue, id) == nullptr) ch.queue.clear();
+  });
+  std::vector<std::pair<std::string, std::string>> links;  // (uniqueid, queue)
+  s.queues.for_each([&](const std::string& name, const queue& q) {
+    q.callers.for_each(
+        [&](const std::string& id, const queue_caller&) { links.emplace_back(id, name); });
+  });
+  for (const auto& [id, name] : links) {
+    const channel* ch = s.channels.find(id);
+    if (ch == nullptr || ch->queue == name) continue;
+    channel& mine = *s.channels.find_mutable(id);
+    mine.queue = name;
+    const call* k = s.calls.find(mine.linkedid);
+    if (k != nullptr && k->queue != name) s.calls.find_mutable(mine.linkedid)->queue = name;
+  }
 }
 
 template <class Map>
@@ -179,13 +205,15 @@ std::vector<change> diff(const state& before, const state& after) {
   diff_map(before.agents, after.agents, entity::agent, {}, out);
   diff_map(before.devices, after.devices, entity::device, {}, out);
   diff_map(before.extensions, after.extensions, entity::extension, {}, out);
+  diff_map(before.recent_calls, after.recent_calls, entity::recent_call, {}, out);
   return out;
 }
 
 synchroniser::synchroniser(reducer_options options) : options_(std::move(options)) {}
 
-void synchroniser::begin() {
+void synchroniser::begin(list_set kinds) {
   active_ = true;
+  requested_ = kinds;
   buffer_.clear();
   lists_ = {};
 }
@@ -200,11 +228,18 @@ void synchroniser::on_list(list_kind kind, const ami::response& r) {
 }
 
 void synchroniser::on_list(list_kind kind, const ami::response& r, std::size_t place) {
-  if (!active_) return;
+  if (!active_ || !requested_.contains(kind)) return;
   list_answer answer;
   answer.outcome = classify(kind, r);
   answer.position = std::min(place, buffer_.size());
   if (answer.outcome == list_outcome::listed) answer.items = r.events();
+  lists_[static_cast<std::size_t>(kind)] = std::move(answer);
+}
+
+void synchroniser::on_list_failed(list_kind kind) {
+  if (!active_ || !requested_.contains(kind)) return;
+  list_answer answer;
+  answer.position = buffer_.size();
   lists_[static_cast<std::size_t>(kind)] = std::move(answer);
 }
 
@@ -214,7 +249,7 @@ state synchroniser::finish(const state& before, time_point now, sync_report& rep
   for (const auto& a : actions) {
     const auto& answer = lists_[static_cast<std::size_t>(a.kind)];
     const list_outcome outcome = answer ? answer->outcome : list_outcome::failed;
-    report.outcomes[static_cast<std::size_t>(a.kind)] = outcome;
+    if (requested_.contains(a.kind)) report.outcomes[static_cast<std::size_t>(a.kind)] = outcome;
     if (outcome != list_outcome::listed) keep_kind(a.kind, before, fresh);
   }
   reducer r(std::move(fresh), options_);
@@ -237,9 +272,11 @@ state synchroniser::finish(const state& before, time_point now, sync_report& rep
   }
   report.replayed = buffer_.size();
   state after = r.current();
+  if (queues && queues->outcome == list_outcome::listed) link_callers(after);
   carry_over(before, after);
   report.changes = diff(before, after);
   active_ = false;
+  requested_ = {};
   buffer_.clear();
   lists_ = {};
   return after;

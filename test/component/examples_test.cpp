@@ -2,6 +2,7 @@
 #include "../../examples/core_show_channels.hpp"
 #include "../../examples/originate_future.hpp"
 #include "../../examples/ping_callbacks.hpp"
+#include "../../examples/queue_monitor.hpp"
 #include "../../examples/slow_consumer.hpp"
 #include "run_with_deadline.hpp"
 
@@ -196,6 +197,26 @@ TEST_SUITE("examples") {
     CHECK(bursts >= 1);
     CHECK(high == 50);
     CHECK(capacity == 50);
+  }
+
+  TEST_CASE("queue_monitor prints the board after the sync and after a refresh") {
+    ami::testing::server srv;
+    srv.start();
+    const auto url = url_of(srv);
+    const auto r = run_with_deadline(
+        [url](std::ostream& out, std::ostream&) {
+          ami_examples::queue_monitor_options o;
+          o.boards = 2;
+          return ami_examples::run_queue_monitor(url, out, o);
+        },
+        deadline);
+    REQUIRE_MESSAGE(r.status, "queue_monitor did not finish");
+    CHECK(*r.status == 0);
+    CHECK(contains(r.out, "synced: "));
+    // The standard PBX's queue, with its member, on both boards.
+    CHECK(contains(r.out, "support: 0 waiting"));
+    CHECK(contains(r.out, "  member Local/100@default"));
+    CHECK(r.out.find("---- 1 queue(s)") != r.out.rfind("---- 1 queue(s)"));
   }
 
 }  // TEST_SUITE

@@ -2,6 +2,7 @@
 #include "live_support.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 using ami::events::channel_state;
 using ami::live::anomaly;
@@ -519,4 +520,57 @@ TEST_CASE("live reducer: follows names the events it handles, in any case") {
   CHECK_FALSE(reducer::follows("Cdr"));
   CHECK_FALSE(reducer::follows(""));
   CHECK_FALSE(reducer::follows(std::string(200, 'x')));
+}
+
+TEST_CASE("live reducer: finished calls are kept as recent calls for keep_finished_calls") {
+  ami::live::reducer_options o;
+  o.keep_finished_calls = std::chrono::seconds(30);
+  reducer r{o};
+  two_party_call(r);
+  r.apply(wire("Event: Hangup\r\n" + snapshot("", "PJSIP/b-2", "1.2", "1.1", 6, "300") +
+               "Cause: 16\r\n"),
+          at(10));
+  CHECK(r.current().recent_calls.empty());  // still going
+  const auto& last =
+      r.apply(wire("Event: Hangup\r\n" + snapshot("", "PJSIP/a-1", "1.1", "1.1", 6, "200") +
+                   "Cause: 16\r\n"),
+              at(11));
+  CHECK(has_change(last, entity::call, change_kind::removed, "1.1"));
+  CHECK(has_change(last, entity::recent_call, change_kind::added, "1.1"));
+  CHECK(r.current().calls.empty());
+  const auto* done = r.current().recent_calls.find(std::string_view("1.1"));
+  REQUIRE(done != nullptr);
+  CHECK(done->ended == at(11));
+  CHECK(done->caller_id_num == "200");
+  CHECK(done->answered.has_value());
+
+  SUBCASE("an event after the period expires it") {
+    const auto& before = r.apply(wire("Event: Ping\r\n"), at(40));
+    CHECK(before.empty());
+    CHECK(r.current().recent_calls.size() == 1);
+    const auto& after = r.apply(wire("Event: Ping\r\n"), at(41));  // not followed, still expires
+    CHECK(has_change(after, entity::recent_call, change_kind::removed, "1.1"));
+    CHECK(r.current().recent_calls.empty());
+  }
+  SUBCASE("expire() without events, and after a reset") {
+    reducer other{o};
+    other.reset(r.current());  // rebuilds the expiry order from the state
+    CHECK(other.expire(at(40)).empty());
+    CHECK(has_change(other.expire(at(41)), entity::recent_call, change_kind::removed, "1.1"));
+    CHECK(other.current().recent_calls.empty());
+  }
+}
+
+TEST_CASE("live reducer: without keep_finished_calls nothing is kept") {
+  reducer r;
+  two_party_call(r);
+  for (const char* who : {"PJSIP/b-2\r\n", "PJSIP/a-1\r\n"}) {
+    const std::string name(who, std::strlen(who) - 2);
+    const std::string uid = name == "PJSIP/b-2" ? "1.2" : "1.1";
+    const auto& ch = r.apply(
+        wire("Event: Hangup\r\n" + snapshot("", name, uid, "1.1", 6) + "Cause: 16\r\n"), at(20));
+    CHECK_FALSE(has_change(ch, entity::recent_call, change_kind::added, "1.1"));
+  }
+  CHECK(r.current().calls.empty());
+  CHECK(r.current().recent_calls.empty());
 }

@@ -349,3 +349,82 @@ TEST_CASE("live sync: a list answered late is placed where it ended") {
   const auto early = s.finish({}, at(2), report);
   CHECK(callers(early) == 0);
 }
+
+TEST_CASE("live sync: a partial sync lists some kinds and rebuilds the rest from the events") {
+  // The live state before the refresh: caller 1 waits in sales.
+  ami::live::reducer live;
+  live.apply(caller_event("QueueCallerJoin", "1", 1, 1), at(1));
+  const state base = live.current();
+  REQUIRE(callers(base) == 1);
+
+  synchroniser s;
+  s.begin(list_kind::queues);
+  CHECK(s.requested() == ami::live::list_set{list_kind::queues});
+  const std::vector<ami::message> early{caller_event("QueueCallerJoin", "2", 2, 2)};
+  const std::vector<ami::message> late{caller_event("QueueCallerLeave", "1", 1, 1),
+                                       wire("Event: DeviceStateChange\r\nDevice: PJSIP/2\r\n"
+                                            "State: RINGING\r\n")};
+  int t = 10;
+  for (const auto& e : early) {
+    s.on_event(e, at(t));
+    live.apply(e, at(t++));
+  }
+  auto lists = queue_lists(2, 0, {"1", "2"});
+  // An answer for a kind not requested is ignored: the channels stay as the events made them.
+  lists[list_kind::channels] = list_response("CoreShowChannelsComplete", {});
+  for (const auto& [kind, r] : lists) s.on_list(kind, r);
+  for (const auto& e : late) {
+    s.on_event(e, at(t));
+    live.apply(e, at(t++));
+  }
+  sync_report report;
+  const state after = s.finish(base, at(50), report);
+  CHECK_FALSE(s.active());
+  CHECK(report.outcome(list_kind::queues) == list_outcome::listed);
+  CHECK_FALSE(report.outcome(list_kind::channels).has_value());
+  CHECK_FALSE(report.outcome(list_kind::devices).has_value());
+  CHECK(report.replayed == 3);
+  // Caller 2 once, at the head after caller 1 left; nothing counted twice.
+  CHECK(callers(after) == 1);
+  REQUIRE(after.caller("sales", "2") != nullptr);
+  CHECK(after.caller("sales", "2")->position == 1);
+  CHECK(after.caller("sales", "1") == nullptr);
+  // What was not listed equals what the same events gave live (the queue parameters come
+  // from the list, which the events did not carry).
+  CHECK(after.channels == live.current().channels);
+  CHECK(after.calls == live.current().calls);
+  CHECK(after.devices == live.current().devices);
+  CHECK(after.channel_by_uniqueid("2")->queue == "sales");
+  CHECK(after.calls.find(std::string_view("2"))->queue == "sales");
+}
+
+TEST_CASE("live sync: a list with no usable answer keeps what was known") {
+  state before;
+  before.devices.insert_or_assign(std::string("PJSIP/1"),
+                                  ami::live::device{"PJSIP/1", ami::live::device_state::inuse});
+  synchroniser s;
+  s.begin(ami::live::list_set{list_kind::devices, list_kind::agents});
+  s.on_list_failed(list_kind::devices);
+  s.on_list_failed(list_kind::channels);  // not requested: ignored
+  sync_report report;
+  const state after = s.finish(before, at(5), report);
+  CHECK(report.outcome(list_kind::devices) == list_outcome::failed);
+  CHECK(report.outcome(list_kind::agents) == list_outcome::failed);  // never answered
+  CHECK_FALSE(report.outcome(list_kind::channels).has_value());
+  CHECK(after.devices == before.devices);
+  CHECK(report.changes.empty());
+}
+
+TEST_CASE("live sync: list_set") {
+  using ami::live::list_set;
+  constexpr list_set none;
+  static_assert(none.empty());
+  list_set s = list_set{list_kind::queues} | list_kind::agents;
+  CHECK(s.contains(list_kind::queues));
+  CHECK(s.contains(list_kind::agents));
+  CHECK_FALSE(s.contains(list_kind::channels));
+  s.erase(list_kind::queues);
+  CHECK(s == list_set{list_kind::agents});
+  for (const auto& a : ami::live::list_actions()) CHECK(list_set::all().contains(a.kind));
+  CHECK(list_set::all() != s);
+}

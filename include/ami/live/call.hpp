@@ -23,6 +23,7 @@ struct call {
   std::optional<time_point> answered;  // when two of its channels were first bridged
   std::string queue;                   // the queue it came through, if any
   std::string member;                  // the queue member interface that took it
+  std::optional<time_point> ended;     // when its last channel hung up (recent calls only)
 
   friend bool operator==(const call& a, const call& b) {
     return a.linkedid == b.linkedid && a.channels == b.channels &&
@@ -30,7 +31,7 @@ struct call {
            a.connected_line_num == b.connected_line_num &&
            a.connected_line_name == b.connected_line_name && a.exten == b.exten &&
            a.started == b.started && a.answered == b.answered && a.queue == b.queue &&
-           a.member == b.member;
+           a.member == b.member && a.ended == b.ended;
   }
   friend bool operator!=(const call& a, const call& b) { return !(a == b); }
 };

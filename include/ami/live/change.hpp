@@ -16,6 +16,7 @@ enum class entity {
   agent,         // key: agent id
   device,        // key: device
   extension,     // key: exten@context
+  recent_call,   // key: linkedid (a finished call kept for reducer_options::keep_finished_calls)
 };
 
 enum class change_kind { added, changed, removed };

@@ -14,10 +14,13 @@
 #include "ami/message.hpp"
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ami::live {
@@ -49,6 +52,9 @@ struct anomaly_counts {
 struct reducer_options {
   // Channel variables to follow from VarSet events (case-sensitive, as Asterisk's).
   std::vector<std::string> variables;
+  // How long a call stays in state::recent_calls once its last channel hung up (0: it
+  // leaves the model at once). Expiry happens as events arrive (their time) or on expire().
+  std::chrono::seconds keep_finished_calls{0};
 };
 
 class reducer {
@@ -58,7 +64,11 @@ class reducer {
 
   const state& current() const noexcept { return state_; }
   // Replaces the state (after a sync); counters are kept.
-  void reset(state s) { state_ = std::move(s); }
+  void reset(state s);
+
+  // Drops the recent calls that ended more than keep_finished_calls before `now` and
+  // returns what that changed (valid until the next call).
+  const std::vector<change>& expire(time_point now);
 
   // Applies one event that arrived at `now` and returns what it changed, each thing once
   // (valid until the next call). Events the model does not follow change nothing.
@@ -95,6 +105,10 @@ class reducer {
   std::uint64_t applied_ = 0;
   std::uint64_t ignored_ = 0;
   bool queue_events_listed_ = false;
+  // The recent calls in the order they ended, for expiry.
+  std::deque<std::pair<time_point, std::string>> recent_order_;
+
+  void expire_recent(time_point now);
 };
 
 }  // namespace ami::live

@@ -25,6 +25,8 @@ struct state {
   persistent_map<std::string, agent> agents;               // by agent id
   persistent_map<std::string, device> devices;             // by device name
   persistent_map<std::string, extension> extensions;       // by extension_key()
+  // Finished calls, by linkedid, while reducer_options::keep_finished_calls keeps them.
+  persistent_map<std::string, call> recent_calls;
 
   const channel* channel_by_uniqueid(std::string_view uniqueid) const noexcept {
     return channels.find(uniqueid);
@@ -47,7 +49,8 @@ struct state {
   friend bool operator==(const state& a, const state& b) {
     return a.channels == b.channels && a.channel_names == b.channel_names && a.calls == b.calls &&
            a.bridges == b.bridges && a.queues == b.queues && a.agents == b.agents &&
-           a.devices == b.devices && a.extensions == b.extensions;
+           a.devices == b.devices && a.extensions == b.extensions &&
+           a.recent_calls == b.recent_calls;
   }
   friend bool operator!=(const state& a, const state& b) { return !(a == b); }
 };

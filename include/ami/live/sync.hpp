@@ -26,6 +26,7 @@
 
 #include <array>
 #include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,39 @@ struct list_action {
   std::string_view complete_event;  // "CoreShowChannelsComplete"
 };
 
+// A set of list kinds: what a partial sync (a refresh of some kinds) lists.
+class list_set {
+ public:
+  constexpr list_set() noexcept = default;
+  constexpr list_set(list_kind k) noexcept : bits_(bit(k)) {}  // NOLINT: a kind is a set
+  constexpr list_set(std::initializer_list<list_kind> kinds) noexcept {
+    for (auto k : kinds) bits_ |= bit(k);
+  }
+  static constexpr list_set all() noexcept {
+    list_set s;
+    s.bits_ = (1U << list_kinds) - 1;
+    return s;
+  }
+
+  constexpr bool contains(list_kind k) const noexcept { return (bits_ & bit(k)) != 0; }
+  constexpr bool empty() const noexcept { return bits_ == 0; }
+  constexpr list_set& insert(list_set other) noexcept {
+    bits_ |= other.bits_;
+    return *this;
+  }
+  constexpr list_set& erase(list_kind k) noexcept {
+    bits_ &= ~bit(k);
+    return *this;
+  }
+  friend constexpr list_set operator|(list_set a, list_set b) noexcept { return a.insert(b); }
+  friend constexpr bool operator==(list_set a, list_set b) noexcept { return a.bits_ == b.bits_; }
+  friend constexpr bool operator!=(list_set a, list_set b) noexcept { return a.bits_ != b.bits_; }
+
+ private:
+  static constexpr unsigned bit(list_kind k) noexcept { return 1U << static_cast<unsigned>(k); }
+  unsigned bits_ = 0;
+};
+
 // Every list a sync uses, in list_kind order.
 const std::array<list_action, list_kinds>& list_actions() noexcept;
 std::string_view to_string(list_kind k) noexcept;
@@ -56,6 +90,7 @@ enum class list_outcome {
 
 struct sync_report {
   std::vector<change> changes;  // the state after versus the state before
+  // Empty for the kinds a partial sync did not list.
   std::array<std::optional<list_outcome>, list_kinds> outcomes{};
   std::size_t replayed = 0;  // events applied after the lists
   // Anomalies met while replaying: expected when events race the lists (a Hangup for a
@@ -72,8 +107,14 @@ class synchroniser {
   explicit synchroniser(reducer_options options = {});
 
   // Starts a sync: forgets any earlier one and buffers from now on.
-  void begin();
+  void begin() { begin(list_set::all()); }
+  // A partial sync: only these kinds are listed; finish() keeps the others from `before`
+  // and follows them with the buffered events, so passing the state as it was at begin()
+  // rebuilds what applying the same events live gave them. Answers for other kinds are
+  // ignored.
+  void begin(list_set kinds);
   bool active() const noexcept { return active_; }
+  list_set requested() const noexcept { return requested_; }
 
   // An event that is not a list item, in wire order. It is copied (owned).
   void on_event(const ami::message& e, time_point now);
@@ -87,6 +128,10 @@ class synchroniser {
   // last item have been emitted; its on_list_item signal sees the closing event in wire
   // order, which is where to take buffered().
   void on_list(list_kind kind, const ami::response& r, std::size_t place);
+
+  // A list that got no usable answer (timeout, lost connection, an incomplete list): the
+  // kind keeps what `before` had, as for an error response.
+  void on_list_failed(list_kind kind);
 
   std::size_t buffered() const noexcept { return buffer_.size(); }
 
@@ -109,6 +154,7 @@ class synchroniser {
 
   reducer_options options_;
   bool active_ = false;
+  list_set requested_;
   std::vector<buffered_event> buffer_;
   std::array<std::optional<list_answer>, list_kinds> lists_{};
 };
