@@ -29,6 +29,8 @@
 // Prints key=value lines: rlimit_nofile, baseline, idle (bytes per connection), events
 // (events_per_sec, cpu use), after_events and after_burst (memory per connection, idle
 // again, after that traffic).
+#include "connection_memory.hpp"
+#include "load_pbx.hpp"
 #include "pbx_child.hpp"
 #include "process_stats.hpp"
 
@@ -61,7 +63,10 @@
 namespace {
 
 using ami_bench::cpu_seconds;
+using ami_bench::measure;
+using ami_bench::memory;
 using ami_bench::pbx_process;
+using ami_bench::print_memory;
 using ami_bench::send_command;
 using ami_bench::status_bytes;
 using steady = std::chrono::steady_clock;
@@ -73,119 +78,6 @@ using steady = std::chrono::steady_clock;
                "                             [--host H --port P]\n"
                "                             [--user U] [--secret S] [--max-seconds T]\n");
   std::exit(2);
-}
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "ami-bench-connections: %s\n", what.c_str());
-  std::exit(1);
-}
-
-// ---- process figures
-
-struct memory {
-  long long rss = 0;     // VmRSS
-  long long anon = 0;    // RssAnon: heap, stacks, anonymous mappings
-  long long heap = -1;   // malloc bytes in use (mallinfo2: arena + mmapped), -1 if unknown
-  long long arena = -1;  // bytes the malloc arena holds from the system (in use or free)
-};
-
-memory measure() {
-  memory m;
-  m.rss = status_bytes("VmRSS");
-  m.anon = status_bytes("RssAnon");
-  const auto heap = ami_bench::read_malloc_usage();
-  m.heap = heap.in_use;
-  m.arena = heap.held;
-  return m;
-}
-
-double per(long long bytes, std::size_t n) {
-  return static_cast<double>(bytes) / static_cast<double>(n);
-}
-
-void print_memory(const char* label, const memory& before, const memory& after, std::size_t n) {
-  std::printf("%s connections=%zu rss_per_conn=%.0f anon_per_conn=%.0f", label, n,
-              per(after.rss - before.rss, n), per(after.anon - before.anon, n));
-  if (after.heap >= 0) {
-    std::printf(" heap_per_conn=%.0f arena_per_conn=%.0f", per(after.heap - before.heap, n),
-                per(after.arena - before.arena, n));
-  }
-  std::printf(" rss_kib=%lld rss_before_kib=%lld\n", after.rss / 1024, before.rss / 1024);
-}
-
-// Every connection is a descriptor here and one in the simulated PBX (which inherits the
-// limit): the soft limit goes up to the hard one.
-void raise_fd_limit(std::size_t connections) {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) die("getrlimit(RLIMIT_NOFILE) failed");
-  if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) die("setrlimit(RLIMIT_NOFILE) failed");
-  }
-  const rlim_t needed = static_cast<rlim_t>(connections) + 64;
-  std::printf("rlimit_nofile soft=%llu hard=%llu needed=%llu\n",
-              static_cast<unsigned long long>(rl.rlim_cur),
-              static_cast<unsigned long long>(rl.rlim_max),
-              static_cast<unsigned long long>(needed));
-  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < needed) {
-    die("the hard RLIMIT_NOFILE (" + std::to_string(rl.rlim_max) + ") is too low for " +
-        std::to_string(connections) + " connections: raise it (ulimit -Hn, limits.conf) or " +
-        "use fewer --connections");
-  }
-}
-
-// ---- the simulated PBX in a child process
-
-// Stops the load generator and waits until its calls have ended and no event came for a
-// while; returns the events generated since the server started.
-std::uint64_t drain(ami::testing::server& srv) {
-  srv.stop_load();
-  auto last = srv.events_generated();
-  auto quiet_since = steady::now();
-  const auto give_up = steady::now() + std::chrono::seconds(30);
-  while (steady::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const auto g = srv.events_generated();
-    if (g != last || !srv.channels().empty()) {
-      last = g;
-      quiet_since = steady::now();
-    } else if (steady::now() - quiet_since > std::chrono::milliseconds(300)) {
-      break;
-    }
-  }
-  return last;
-}
-
-// Commands, one line each: "load R" (starts the load generator; answers "ok G" with the
-// events generated so far), "drain" (stops it and waits until its calls have ended and no
-// event came for a while; answers "drained G"), "burst B" (stops writing, runs the load until
-// B more events were generated, drains, writes everything queued; answers "burst G"), "rss"
-// (answers the child's VmRSS in bytes). The child exits at EOF.
-[[noreturn]] void pbx_child(int commands, int replies) {
-  ami::testing::server_options opts;
-  opts.security_events = false;  // one login's SuccessfulAuth would reach every connection
-  ami::testing::server srv(opts);
-  ami_bench::serve_commands(srv, commands, replies, [&srv](const char* line, FILE* out) {
-    const std::string_view cmd(line);
-    if (cmd.compare(0, 5, "load ") == 0) {
-      const auto g = srv.events_generated();
-      srv.start_load(std::atof(line + 5));
-      std::fprintf(out, "ok %llu\n", static_cast<unsigned long long>(g));
-    } else if (cmd.compare(0, 5, "drain") == 0) {
-      std::fprintf(out, "drained %llu\n", static_cast<unsigned long long>(drain(srv)));
-    } else if (cmd.compare(0, 6, "burst ") == 0) {
-      const auto until = srv.events_generated() + std::strtoull(line + 6, nullptr, 10);
-      srv.stall(true);
-      srv.start_load(200);
-      const auto give_up = steady::now() + std::chrono::seconds(60);
-      while (srv.events_generated() < until && steady::now() < give_up) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      const auto g = drain(srv);
-      srv.stall(false);
-      std::fprintf(out, "burst %llu\n", static_cast<unsigned long long>(g));
-    }
-  });
 }
 
 // ---- the clients
@@ -497,12 +389,12 @@ int main(int argc, char** argv) {
   if (o.connections == 0 || o.events_per_connection == 0 || o.rate <= 0 || o.max_seconds <= 0) {
     usage();
   }
-  raise_fd_limit(o.connections);
+  ami_bench::raise_fd_limit("ami-bench-connections", o.connections);
 
   // Before any thread or io_context exists here: the child starts clean.
   std::optional<pbx_process> pbx;
   if (o.port == 0) {
-    pbx = ami_bench::spawn_pbx("ami-bench-connections", pbx_child);
+    pbx = ami_bench::spawn_pbx("ami-bench-connections", ami_bench::load_pbx_child);
     o.host = "127.0.0.1";
     o.port = pbx->port;
     std::printf("pbx simulated in child process %d on port %u, load %.0f events/s\n",

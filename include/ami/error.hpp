@@ -45,6 +45,12 @@ enum class error {
   dead_channel,               // 511 or a hangup: the channel is gone
   agi_session_ended,          // the AGI session ended (AsyncAGIEnd, FastAGI socket closed)
   agi_timeout,                // the AGI peer sent nothing within the configured time
+
+  // Fleet (ami::fleet).
+  unknown_pbx,       // no PBX of that name in the fleet
+  duplicate_pbx,     // the fleet already holds a PBX of that name
+  invalid_pbx_name,  // a PBX name must not be empty
+  pbx_removed,       // the PBX was removed from the fleet while the operation was pending
 };
 
 // The "ami" category. A single instance, so comparisons are by identity.

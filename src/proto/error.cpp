@@ -54,6 +54,12 @@ error_info info(int ev) noexcept {
     case error::dead_channel: return {"dead_channel", "the channel is dead (hung up)"};
     case error::agi_session_ended: return {"agi_session_ended", "the AGI session ended"};
     case error::agi_timeout: return {"agi_timeout", "the AGI peer did not answer in time"};
+    case error::unknown_pbx: return {"unknown_pbx", "no PBX of that name in the fleet"};
+    case error::duplicate_pbx:
+      return {"duplicate_pbx", "the fleet already holds a PBX of that name"};
+    case error::invalid_pbx_name: return {"invalid_pbx_name", "the PBX name is empty"};
+    case error::pbx_removed:
+      return {"pbx_removed", "the PBX was removed from the fleet while the operation was pending"};
   }
   return {"unknown", "unknown ami error"};
 }

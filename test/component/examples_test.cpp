@@ -1,5 +1,6 @@
 // The examples (examples/*.hpp) run against the simulated PBX, each within a deadline.
 #include "../../examples/core_show_channels.hpp"
+#include "../../examples/fleet_monitor.hpp"
 #include "../../examples/originate_future.hpp"
 #include "../../examples/ping_callbacks.hpp"
 #include "../../examples/queue_monitor.hpp"
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace std::chrono_literals;
 using ami::test::run_with_deadline;
@@ -219,4 +221,54 @@ TEST_SUITE("examples") {
     CHECK(r.out.find("---- 1 queue(s)") != r.out.rfind("---- 1 queue(s)"));
   }
 
+  TEST_CASE("fleet_monitor: two PBXs, their events counted by name, then a summary") {
+    ami::testing::server east;
+    ami::testing::server west;
+    east.start();
+    west.start();
+    const std::vector<ami_examples::named_pbx> pbxs{{"east", url_of(east)}, {"west", url_of(west)}};
+    std::thread pusher([&east, &west] {
+      for (auto* srv : {&east, &west}) {
+        if (!srv->wait_for_logins(1, 15s)) return;
+      }
+      for (int n = 1; n <= 10; ++n) {
+        for (auto* srv : {&east, &west}) {
+          srv->push_event({{"Event", "UserEvent"}, {"UserEvent", "Demo"}});
+        }
+      }
+    });
+    const auto r = run_with_deadline(
+        [pbxs](std::ostream& out, std::ostream&) {
+          return ami_examples::run_fleet_monitor(pbxs, 10, out);
+        },
+        deadline);
+    pusher.join();
+    INFO(r.out);
+    REQUIRE_MESSAGE(r.status, "fleet_monitor did not finish");
+    CHECK(*r.status == 0);
+    CHECK(contains(r.out, "east is logged_in"));
+    CHECK(contains(r.out, "west is logged_in"));
+    for (const std::string name : {"east", "west"}) {
+      CAPTURE(name);
+      const auto at = r.out.find(name + ": logged_in, ");
+      REQUIRE(at != std::string::npos);
+      int events = 0;
+      REQUIRE(std::sscanf(r.out.c_str() + at + name.size(), ": logged_in, %d events", &events) ==
+              1);
+      CHECK(events >= 10);
+    }
+    CHECK(contains(r.out, "UserEvent="));
+    CHECK(contains(r.out, "fleet: 2 PBXs, 2 logged in, 0 parse errors"));
+  }
+
+  TEST_CASE("fleet_monitor: a bad URL is reported, nothing runs") {
+    const auto r = run_with_deadline(
+        [](std::ostream& out, std::ostream&) {
+          return ami_examples::run_fleet_monitor({{"bad", "http://nowhere"}}, 1, out);
+        },
+        deadline);
+    REQUIRE(r.status);
+    CHECK(*r.status == 1);
+    CHECK(contains(r.out, "cannot add bad: invalid connection URL"));
+  }
 }  // TEST_SUITE

@@ -13,7 +13,7 @@
 namespace {
 
 constexpr int first_error = static_cast<int>(ami::error::line_too_long);
-constexpr int last_error = static_cast<int>(ami::error::agi_timeout);
+constexpr int last_error = static_cast<int>(ami::error::pbx_removed);
 
 static_assert(first_error == 1, "0 must stay 'no error'");
 
@@ -41,6 +41,9 @@ TEST_CASE("every enumerator has a distinct name and a message") {
   CHECK(std::string(ami::error_name(ami::error::login_failed)) == "login_failed");
   CHECK(std::string(ami::error_name(ami::error::tls_verify_failed)) == "tls_verify_failed");
   CHECK(std::string(ami::error_name(ami::error::slow_consumer)) == "slow_consumer");
+  CHECK(std::string(ami::error_name(ami::error::unknown_pbx)) == "unknown_pbx");
+  CHECK(std::string(ami::error_name(ami::error::duplicate_pbx)) == "duplicate_pbx");
+  CHECK(std::string(ami::error_name(ami::error::pbx_removed)) == "pbx_removed");
 }
 
 TEST_CASE("the category is named ami and answers for unknown values") {
