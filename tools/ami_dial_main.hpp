@@ -5,6 +5,7 @@
 #pragma once
 
 #include "args.hpp"
+#include "demo_pbx.hpp"
 #include "json_writer.hpp"
 #include "tls_options.hpp"
 
@@ -444,15 +445,7 @@ inline int run_dial(const std::vector<std::string>& args, std::ostream& out, std
   std::optional<ami::testing::server> demo;
   config cfg;
   if (o.demo) {
-    ami::testing::server_options so;
-    so.pbx = demo_pbx();
-    demo.emplace(so);
-    try {
-      demo->start();
-    } catch (const std::exception& e) {
-      err << "ami-dial: cannot start the demo PBX: " << e.what() << '\n';
-      return exit_connection;
-    }
+    if (!start_demo_pbx(demo, demo_pbx(), err, "ami-dial")) return exit_connection;
     cfg = config::from_url(demo->url());
   } else if (const auto problem = detail::make_config(o, env, cfg)) {
     err << "ami-dial: " << *problem << '\n';

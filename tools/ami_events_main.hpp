@@ -4,6 +4,7 @@
 #pragma once
 
 #include "args.hpp"
+#include "demo_pbx.hpp"
 #include "json_writer.hpp"
 #include "tls_options.hpp"
 
@@ -428,18 +429,10 @@ inline int run_events(const std::vector<std::string>& args, std::ostream& out, s
   std::optional<ami::testing::server> demo;
   config cfg;
   if (o.demo) {
-    ami::testing::server_options so;
     auto pbx = ami::testing::pbx_config::standard();
     pbx.time_unit = std::chrono::milliseconds(1000);  // calls last a few real seconds
     pbx.step = std::chrono::milliseconds(20);
-    so.pbx = pbx;
-    demo.emplace(so);
-    try {
-      demo->start();
-    } catch (const std::exception& e) {
-      err << "ami-events: cannot start the demo PBX: " << e.what() << '\n';
-      return exit_connection;
-    }
+    if (!start_demo_pbx(demo, std::move(pbx), err, "ami-events")) return exit_connection;
     demo->start_load(run.demo_rate);
     cfg = config::from_url(demo->url());
     note("demo PBX generating about " + detail::fixed(run.demo_rate, 0) + " events/s");

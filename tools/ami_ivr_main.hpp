@@ -7,6 +7,7 @@
 #pragma once
 
 #include "args.hpp"
+#include "demo_pbx.hpp"
 #include "json_writer.hpp"
 
 #include "ami/agi/async_agi.hpp"
@@ -358,16 +359,7 @@ inline int run_ivr(const std::vector<std::string>& args, std::ostream& out, std:
   // has it connect to our listener (so it starts once the port is known).
   std::optional<ami::testing::server> demo;
   const auto start_demo = [&](const std::string& agi_target) {
-    ami::testing::server_options so;
-    so.pbx = demo_pbx(agi_target);
-    demo.emplace(so);
-    try {
-      demo->start();
-    } catch (const std::exception& e) {
-      err << "ami-ivr: cannot start the demo PBX: " << e.what() << '\n';
-      return false;
-    }
-    return true;
+    return start_demo_pbx(demo, demo_pbx(agi_target), err, "ami-ivr");
   };
   if (o.demo && !o.fastagi) {
     if (!start_demo("agi:async")) return exit_connection;
