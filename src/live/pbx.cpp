@@ -135,11 +135,11 @@ struct pbx_core final : std::enable_shared_from_this<pbx_core>, ami::detail::slo
       opts.timeout = options.list_timeout;
       opts.wait_for_session = false;  // a list is only worth its session
       std::weak_ptr<pbx_core> weak = shared_from_this();
-      c.async_send(
-          std::move(act), opts,
-          [weak, gen = generation, kind = a.kind](boost::system::error_code ec, ami::response r) {
-            if (auto self = weak.lock()) self->on_answer(gen, kind, ec, r);
-          });
+      c.async_send(std::move(act), opts,
+                   [weak, gen = generation, kind = a.kind](boost::system::error_code ec,
+                                                           const ami::response& r) {
+                     if (auto self = weak.lock()) self->on_answer(gen, kind, ec, r);
+                   });
     }
   }
 
