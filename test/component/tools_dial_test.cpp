@@ -168,7 +168,10 @@ TEST_SUITE("ami-dial") {
     for (const auto& e : cases) {
       CAPTURE(e.from);
       CAPTURE(e.to);
-      const auto r = run_dial(f.args({"--from", e.from, "--to", e.to, "--timeout", "1", "--json"}));
+      // 20 s of ringing is 200 ms here (time unit 10 ms): long enough that a busy or
+      // congested phone answers before the ring timeout even on a loaded machine.
+      const auto r =
+          run_dial(f.args({"--from", e.from, "--to", e.to, "--timeout", "20", "--json"}));
       CHECK(*r.status == e.status);
       const auto lines = split_lines(r.out);
       REQUIRE(lines.size() == 1);
