@@ -233,7 +233,10 @@ TEST_CASE("AGI on the simulator: several AsyncAGI sessions at once") {
     sessions[i]->async_exec(ami::agi::get_data{"prompt", 1000ms, 4}, reads[i].handler());
   }
   std::size_t i = 0;
-  for (const auto& [exten, dtmf] : digits) {
+  for (const auto& entry : digits) {
+    // Not a structured binding: CAPTURE's lambda cannot capture one in C++17 (clang).
+    const std::string& exten = entry.first;
+    const std::string& dtmf = entry.second;
     CAPTURE(exten);
     REQUIRE(t.f.wait(reads[i]));
     CHECK_FALSE(*reads[i].ec);

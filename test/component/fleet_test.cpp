@@ -115,9 +115,10 @@ TEST_SUITE("fleet") {
     for (std::size_t i = 0; i < 3; ++i) t.push(i, 0, n);
     REQUIRE(
         t.until([&] { return t.seen("pbx0") == n && t.seen("pbx1") == n && t.seen("pbx2") == n; }));
-    for (const auto& [pbx, seq] : t.seqs) {
+    for (const auto& entry : t.seqs) {
+      const auto& pbx = entry.first;  // CAPTURE cannot take a structured binding (C++17)
       CAPTURE(pbx);
-      CHECK(seq == iota(0, n));
+      CHECK(entry.second == iota(0, n));
     }
     CHECK(t.seqs.size() == 3);
     CHECK(own == n);
