@@ -68,6 +68,8 @@ class async_session final : public session {
     finish(make_error_code(e));
   }
   void end(const boost::system::error_code& ec) { finish(ec); }
+  // A Hangup that came after the session ended (Asterisk sends AsyncAGIEnd first).
+  void hangup_seen() noexcept { mark_hung_up(); }
 
  private:
   void transmit(const std::string& line) override;
@@ -155,6 +157,7 @@ class async_agi_core : public std::enable_shared_from_this<async_agi_core> {
     }
     env.channel = std::string(*channel);
     auto s = std::make_shared<async_session>(client_, std::move(env), weak_from_this(), prefix_);
+    ended_.erase(s->channel());
     auto& slot = sessions_[s->channel()];
     if (slot) slot->end(error::agi_session_ended);  // AGI ran again on the same channel
     slot = s;
@@ -192,15 +195,42 @@ class async_agi_core : public std::enable_shared_from_this<async_agi_core> {
   void on_end(const event& e, error why) {
     const auto channel = e.get("Channel");
     if (!channel) return;
-    const auto it = sessions_.find(std::string(*channel));
-    if (it == sessions_.end()) return;
+    const std::string name(*channel);
+    const auto it = sessions_.find(name);
+    if (it == sessions_.end()) {
+      if (why == error::dead_channel) mark_ended_hung_up(name);
+      return;
+    }
     const auto s = it->second;
     sessions_.erase(it);
     count_.store(sessions_.size());
+    if (why == error::agi_session_ended) remember_ended(name, s);
     s->end(why);
   }
 
+  // Sessions ended by AsyncAGIEnd stay known (weakly, a bounded number) until their
+  // channel's Hangup: Asterisk ends the AGI before it reports the hangup, and hung_up() must
+  // still turn true.
+  void remember_ended(const std::string& channel, const std::shared_ptr<async_session>& s) {
+    // The order list bounds both: an entry a Hangup already took leaves it when evicted.
+    while (ended_order_.size() >= max_ended) {
+      ended_.erase(ended_order_.front());
+      ended_order_.pop_front();
+    }
+    ended_.insert_or_assign(channel, s);
+    ended_order_.push_back(channel);
+  }
+
+  void mark_ended_hung_up(const std::string& channel) {
+    const auto it = ended_.find(channel);
+    if (it == ended_.end()) return;
+    if (const auto s = it->second.lock()) s->hangup_seen();
+    ended_.erase(it);
+  }
+
   void end_all(const boost::system::error_code& ec) {
+    ended_.clear();
+    ended_order_.clear();
     auto all = std::move(sessions_);
     sessions_.clear();
     count_.store(0);
@@ -212,6 +242,9 @@ class async_agi_core : public std::enable_shared_from_this<async_agi_core> {
   std::size_t max_backlog_;
   std::string prefix_;
   std::map<std::string, std::shared_ptr<async_session>> sessions_;
+  static constexpr std::size_t max_ended = 1024;
+  std::map<std::string, std::weak_ptr<async_session>> ended_;
+  std::deque<std::string> ended_order_;
   std::deque<std::unique_ptr<accept_op>> accepts_;
   std::deque<std::shared_ptr<session>> backlog_;
   std::vector<boost::signals2::scoped_connection> subs_;

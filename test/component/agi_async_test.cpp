@@ -171,6 +171,10 @@ TEST_CASE("AsyncAGI: AsyncAGIEnd completes the command in flight and later ones"
   CHECK(*a.ec == ami::error::agi_session_ended);
   CHECK_FALSE(s->hung_up());
   CHECK(*exec(f, *s, ami::agi::noop{}).ec == ami::error::agi_session_ended);
+  // Asterisk reports the hangup after the AGI ended: the ended session still learns it.
+  f.srv.push_event(
+      {{"Event", "Hangup"}, {"Privilege", "call,all"}, {"Channel", chan}, {"Cause", "16"}});
+  CHECK(run_until(f.io, [&] { return s->hung_up(); }));
 }
 
 TEST_CASE("AsyncAGI: a dropped AMI connection completes pending and queued commands") {

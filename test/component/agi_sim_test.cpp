@@ -23,6 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using ami::test::client_fixture;
 using ami::test::result;
+using ami::test::run_until;
 using session_ptr = std::shared_ptr<ami::agi::session>;
 
 const std::vector<std::string> versions = {"7.0.3", "13.0.0"};
@@ -217,6 +218,8 @@ TEST_CASE("AGI on the simulator: a caller hanging up during an AsyncAGI command"
     CHECK(*t.exec(*s, ami::agi::answer{}).ec == ami::error::agi_session_ended);
     CHECK(t.agi.session_count() == 0);
     CHECK_FALSE(t.f.srv.variable(s->channel(), "X"));
+    // The Hangup event follows AsyncAGIEnd.
+    CHECK(run_until(t.f.io, [&] { return s->hung_up(); }));
   }
 }
 

@@ -122,7 +122,8 @@ class session : public std::enable_shared_from_this<session> {
 
   // True once the session ended (the reason is what commands complete with).
   bool ended() const noexcept { return ended_.load(); }
-  // True once the channel is known to be hung up (HANGUP, 511, Hangup event).
+  // True once the channel is known to be hung up (HANGUP, 511, Hangup event; for AsyncAGI
+  // also a Hangup that comes after the AsyncAGIEnd which ended the session).
   bool hung_up() const noexcept { return hung_up_.load(); }
   // Commands waiting, the one in flight included (a snapshot).
   std::size_t pending() const noexcept { return pending_.load(); }
