@@ -6,6 +6,7 @@
 #include "ami/config.hpp"
 #include "ami/detail/operation.hpp"
 #include "ami/detail/router.hpp"
+#include "ami/detail/tracked_handler.hpp"
 #include "ami/originate.hpp"
 #include "ami/response.hpp"
 #include "ami/send_options.hpp"
@@ -90,10 +91,8 @@ struct op_canceller {
 template <class Handler, class Result>
 class async_op final : public operation {
  public:
-  using handler_executor =
-      boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
-  using work_executor = std::decay_t<decltype(boost::asio::prefer(
-      std::declval<handler_executor>(), boost::asio::execution::outstanding_work.tracked))>;
+  using handler_executor = handler_executor_t<Handler>;
+  using work_executor = work_executor_t<Handler>;
 
   template <class H>
   async_op(H&& h, const std::shared_ptr<client_core>& core, std::uint64_t n)

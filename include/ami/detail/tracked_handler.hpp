@@ -15,13 +15,20 @@
 
 namespace ami::detail {
 
+// A handler's associated executor (the client's when it has none) and that executor with
+// outstanding work tracked: the types every held completion handler of the library uses.
+template <class Handler>
+using handler_executor_t =
+    boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
+template <class Handler>
+using work_executor_t =
+    std::decay_t<decltype(boost::asio::prefer(std::declval<handler_executor_t<Handler>>(),
+                                              boost::asio::execution::outstanding_work.tracked))>;
+
 template <class Handler>
 class tracked_handler {
  public:
-  using handler_executor =
-      boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
-  using work_executor = std::decay_t<decltype(boost::asio::prefer(
-      std::declval<handler_executor>(), boost::asio::execution::outstanding_work.tracked))>;
+  using work_executor = work_executor_t<Handler>;
 
   // `fallback`: the executor of a handler that has none associated.
   template <class H>
