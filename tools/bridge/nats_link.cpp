@@ -1,0 +1,374 @@
+#include "nats_link.hpp"
+
+#include <nats/nats.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <utility>
+
+namespace ami::bridge {
+
+namespace {
+
+std::string status_text(natsStatus s) {
+  std::string text = natsStatus_GetText(s);
+  const char* detail = nats_GetLastError(nullptr);
+  if (detail != nullptr && *detail != '\0' && text != detail) text += std::string(": ") + detail;
+  return text;
+}
+
+std::int64_t nanos(std::chrono::nanoseconds d) { return static_cast<std::int64_t>(d.count()); }
+
+}  // namespace
+
+struct nats_link::state {
+  natsOptions* opts = nullptr;
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  kvStore* kv = nullptr;
+  std::int64_t ack_timeout_ms = 5000;
+
+  // The callbacks, reachable from cnats threads until the link goes.
+  std::mutex mutex;
+  callbacks cbs;
+
+  void emit_ack(std::string pbx, std::string id, bool ok, std::string error) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (cbs.ack) cbs.ack(std::move(pbx), std::move(id), ok, std::move(error));
+  }
+  void emit_connection(bool up) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (up) connected_once = true;
+    if (cbs.connection) cbs.connection(up);
+    cv.notify_all();
+  }
+  void emit_closed() {
+    const std::lock_guard<std::mutex> lock(mutex);
+    closed = true;
+    cv.notify_all();
+  }
+
+  std::condition_variable cv;
+  bool closed = false;
+  bool connected_once = false;
+
+  ~state() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      cbs = {};
+    }
+    if (nc != nullptr) {
+      natsConnection_Close(nc);
+      // The closed callback is the connection's last: after it none reaches this object.
+      std::unique_lock<std::mutex> lock(mutex);
+      cv.wait_for(lock, std::chrono::seconds(5), [this] { return closed; });
+    }
+    if (kv != nullptr) kvStore_Destroy(kv);
+    if (js != nullptr) jsCtx_Destroy(js);
+    if (nc != nullptr) natsConnection_Destroy(nc);
+    if (opts != nullptr) natsOptions_Destroy(opts);
+  }
+};
+
+namespace {
+
+std::string header(natsMsg* m, const char* key) {
+  const char* v = nullptr;
+  if (natsMsgHeader_Get(m, key, &v) != NATS_OK || v == nullptr) return {};
+  return v;
+}
+
+void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck*, jsPubAckErr* pae, void* closure) {
+  auto* st = static_cast<nats_link::state*>(closure);
+  std::string error;
+  if (pae != nullptr) {
+    error = pae->ErrText != nullptr && *pae->ErrText != '\0' ? pae->ErrText
+                                                              : natsStatus_GetText(pae->Err);
+  }
+  st->emit_ack(header(msg, header_pbx), header(msg, "Nats-Msg-Id"), pae == nullptr,
+               std::move(error));
+}
+
+void on_disconnected(natsConnection*, void* closure) {
+  static_cast<nats_link::state*>(closure)->emit_connection(false);
+}
+void on_reconnected(natsConnection*, void* closure) {
+  static_cast<nats_link::state*>(closure)->emit_connection(true);
+}
+void on_closed(natsConnection*, void* closure) {
+  static_cast<nats_link::state*>(closure)->emit_closed();
+}
+
+}  // namespace
+
+std::unique_ptr<nats_link> nats_link::connect(const nats_config& cfg, std::size_t max_pending,
+                                              std::chrono::milliseconds ack_timeout,
+                                              callbacks cbs, std::string& problem) {
+  auto st = std::make_unique<state>();
+  st->cbs = std::move(cbs);
+  st->ack_timeout_ms = ack_timeout.count();
+  auto fail = [&](const char* what, natsStatus s) {
+    problem = std::string(what) + ": " + status_text(s);
+    return nullptr;
+  };
+  natsStatus s = natsOptions_Create(&st->opts);
+  if (s != NATS_OK) return fail("NATS options", s);
+  std::vector<const char*> servers;
+  for (const auto& url : cfg.servers) servers.push_back(url.c_str());
+  s = natsOptions_SetServers(st->opts, servers.data(), static_cast<int>(servers.size()));
+  if (s == NATS_OK) s = natsOptions_SetName(st->opts, cfg.name.c_str());
+  if (s == NATS_OK && !cfg.user.empty()) {
+    s = natsOptions_SetUserInfo(st->opts, cfg.user.c_str(), cfg.password.c_str());
+  }
+  if (s == NATS_OK && !cfg.token.empty()) s = natsOptions_SetToken(st->opts, cfg.token.c_str());
+  if (s == NATS_OK && !cfg.credentials_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(st->opts, cfg.credentials_file.c_str(), nullptr);
+  }
+  if (s == NATS_OK && !cfg.nkey_seed_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(st->opts, nullptr, cfg.nkey_seed_file.c_str());
+  }
+  if (s == NATS_OK && (cfg.tls || !cfg.ca_file.empty())) s = natsOptions_SetSecure(st->opts, true);
+  if (s == NATS_OK && !cfg.ca_file.empty()) {
+    s = natsOptions_LoadCATrustedCertificates(st->opts, cfg.ca_file.c_str());
+  }
+  // Reconnect for ever, quickly: the bridge buffers meanwhile.
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(st->opts, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(st->opts, 100);
+  if (s == NATS_OK) s = natsOptions_SetReconnectJitter(st->opts, 50, 50);
+  if (s == NATS_OK) {
+    s = natsOptions_SetRetryOnFailedConnect(st->opts, true, on_reconnected, st.get());
+  }
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(st->opts, on_closed, st.get());
+  if (s == NATS_OK) s = natsOptions_SetTimeout(st->opts, 2000);
+  if (s == NATS_OK) s = natsOptions_SetPingInterval(st->opts, 2000);
+  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(st->opts, 2);
+  // No publishing into cnats's reconnect buffer: what is not on the wire stays in the
+  // bridge's own ordered buffer and goes out again after the reconnect, oldest first.
+  if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(st->opts, 1);
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(st->opts, on_disconnected, st.get());
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(st->opts, on_reconnected, st.get());
+  if (s != NATS_OK) return fail("NATS options", s);
+
+  s = natsConnection_Connect(&st->nc, st->opts);
+  // With retry on a failed connect, NATS_NOT_YET_CONNECTED: the reconnected callback tells.
+  if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) return fail("NATS connect", s);
+
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = 2000;
+  jo.PublishAsync.MaxPending = static_cast<std::int64_t>(max_pending);
+  jo.PublishAsync.AckHandler = on_pub_ack;
+  jo.PublishAsync.AckHandlerClosure = st.get();
+  s = natsConnection_JetStream(&st->js, st->nc, &jo);
+  if (s != NATS_OK) return fail("JetStream", s);
+  return std::unique_ptr<nats_link>(new nats_link(std::move(st)));
+}
+
+nats_link::nats_link(std::unique_ptr<state> s) : s_(std::move(s)) {}
+
+nats_link::~nats_link() {
+  // Let the acknowledgements of what is in flight arrive before the context goes.
+  if (connected()) wait_published(std::chrono::seconds(1));
+}
+
+bool nats_link::connected() const {
+  return natsConnection_Status(s_->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+bool nats_link::wait_connected(std::chrono::steady_clock::time_point until) {
+  std::unique_lock<std::mutex> lock(s_->mutex);
+  return s_->cv.wait_until(lock, until, [this] { return s_->connected_once || connected(); });
+}
+
+std::optional<std::string> nats_link::ensure_stream(const stream_config& sc,
+                                                    const std::vector<std::string>& subjects) {
+  std::vector<const char*> subs;
+  for (const auto& x : subjects) subs.push_back(x.c_str());
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = sc.name.c_str();
+  cfg.Subjects = subs.data();
+  cfg.SubjectsLen = static_cast<int>(subs.size());
+  cfg.Retention = sc.retention == retention_policy::interest    ? js_InterestPolicy
+                  : sc.retention == retention_policy::workqueue ? js_WorkQueuePolicy
+                                                                : js_LimitsPolicy;
+  cfg.Storage = sc.storage == storage_kind::memory ? js_MemoryStorage : js_FileStorage;
+  cfg.Replicas = sc.replicas;
+  cfg.MaxAge = nanos(sc.max_age);
+  cfg.MaxBytes = sc.max_bytes;
+  cfg.Duplicates = nanos(sc.duplicate_window);
+
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&si, s_->js, sc.name.c_str(), nullptr, &jerr);
+  if (s == NATS_OK) {
+    jsStreamInfo_Destroy(si);
+    si = nullptr;
+    // It exists: bring its subjects and limits to the configuration (an update keeps the
+    // messages; the server refuses what cannot change, such as the storage).
+    s = js_UpdateStream(&si, s_->js, &cfg, nullptr, &jerr);
+  } else if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+    s = js_AddStream(&si, s_->js, &cfg, nullptr, &jerr);
+  }
+  if (si != nullptr) jsStreamInfo_Destroy(si);
+  if (s != NATS_OK) return "stream " + sc.name + ": " + status_text(s);
+  return std::nullopt;
+}
+
+bool nats_link::publish(std::string_view pbx, std::string_view bridge_id, const outbound& m) {
+  natsMsg* msg = nullptr;
+  natsStatus s = natsMsg_Create(&msg, m.subject.c_str(), nullptr, m.payload.data(),
+                                static_cast<int>(m.payload.size()));
+  if (s != NATS_OK) return false;
+  const std::string p(pbx);
+  const std::string b(bridge_id);
+  const char* kind = m.kind == outbound_kind::event ? "event"
+                     : m.kind == outbound_kind::state ? "state"
+                                                     : "gap";
+  s = natsMsgHeader_Set(msg, "Nats-Msg-Id", m.msg_id.c_str());
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, header_pbx, p.c_str());
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, header_kind, kind);
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, header_bridge, b.c_str());
+  if (s == NATS_OK && !m.session.empty()) {
+    s = natsMsgHeader_Set(msg, header_session, m.session.c_str());
+  }
+  if (s == NATS_OK && m.seq != 0) {
+    s = natsMsgHeader_Set(msg, header_seq, std::to_string(m.seq).c_str());
+  }
+  if (s != NATS_OK) {
+    natsMsg_Destroy(msg);
+    return false;
+  }
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = s_->ack_timeout_ms;
+  s = js_PublishMsgAsync(s_->js, &msg, &po);
+  // On success cnats owns the message (and set `msg` to null).
+  if (msg != nullptr) natsMsg_Destroy(msg);
+  return s == NATS_OK;
+}
+
+bool nats_link::wait_published(std::chrono::milliseconds timeout) {
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = timeout.count();
+  return js_PublishAsyncComplete(s_->js, &po) == NATS_OK;
+}
+
+// ---- subscriptions
+
+struct nats_link::subscription::state {
+  std::function<void(std::string, std::string)> on_request;
+  natsSubscription* sub = nullptr;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool complete = false;
+};
+
+nats_link::subscription::subscription(std::unique_ptr<state> s) : s_(std::move(s)) {}
+
+nats_link::subscription::~subscription() {
+  natsSubscription_Unsubscribe(s_->sub);
+  // The completion callback runs once no message callback can run any more.
+  std::unique_lock<std::mutex> lock(s_->mutex);
+  s_->cv.wait_for(lock, std::chrono::seconds(5), [this] { return s_->complete; });
+  lock.unlock();
+  natsSubscription_Destroy(s_->sub);
+}
+
+namespace {
+
+void on_request_msg(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto* sub = static_cast<nats_link::subscription::state*>(closure);
+  std::string body(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+  const char* reply = natsMsg_GetReply(msg);
+  std::string to = reply != nullptr ? reply : "";
+  natsMsg_Destroy(msg);
+  sub->on_request(std::move(body), std::move(to));
+}
+
+void on_sub_complete(void* closure) {
+  auto* sub = static_cast<nats_link::subscription::state*>(closure);
+  const std::lock_guard<std::mutex> lock(sub->mutex);
+  sub->complete = true;
+  sub->cv.notify_all();
+}
+
+}  // namespace
+
+std::unique_ptr<nats_link::subscription> nats_link::subscribe(
+    const std::string& subject, const std::string& queue,
+    std::function<void(std::string, std::string)> on_request) {
+  auto sub = std::make_unique<subscription::state>();
+  sub->on_request = std::move(on_request);
+  natsStatus s = natsConnection_QueueSubscribe(&sub->sub, s_->nc, subject.c_str(), queue.c_str(),
+                                               on_request_msg, sub.get());
+  if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(sub->sub, on_sub_complete, sub.get());
+  if (s != NATS_OK) {
+    if (sub->sub != nullptr) natsSubscription_Destroy(sub->sub);
+    return nullptr;
+  }
+  return std::make_unique<subscription>(std::move(sub));
+}
+
+void nats_link::reply(const std::string& subject, std::string_view body) {
+  if (subject.empty()) return;
+  natsConnection_Publish(s_->nc, subject.c_str(), body.data(), static_cast<int>(body.size()));
+}
+
+// ---- key-value
+
+std::optional<std::string> nats_link::ensure_bucket(const std::string& bucket,
+                                                    std::chrono::milliseconds ttl) {
+  if (s_->kv != nullptr) return std::nullopt;
+  natsStatus s = js_KeyValue(&s_->kv, s_->js, bucket.c_str());
+  if (s == NATS_OK) return std::nullopt;
+  kvConfig kc;
+  kvConfig_Init(&kc);
+  kc.Bucket = bucket.c_str();
+  kc.History = 1;
+  kc.TTL = ttl.count();
+  s = js_CreateKeyValue(&s_->kv, s_->js, &kc);
+  if (s != NATS_OK) {
+    // Another bridge may have created it meanwhile.
+    s = js_KeyValue(&s_->kv, s_->js, bucket.c_str());
+  }
+  if (s != NATS_OK) return "lease bucket " + bucket + ": " + status_text(s);
+  return std::nullopt;
+}
+
+std::optional<nats_link::kv_entry> nats_link::kv_get(const std::string& key, std::string& problem) {
+  kvEntry* e = nullptr;
+  const natsStatus s = kvStore_Get(&e, s_->kv, key.c_str());
+  if (s == NATS_NOT_FOUND) return std::nullopt;
+  if (s != NATS_OK) {
+    problem = status_text(s);
+    return std::nullopt;
+  }
+  kv_entry out;
+  out.value.assign(static_cast<const char*>(kvEntry_Value(e)),
+                   static_cast<std::size_t>(kvEntry_ValueLen(e)));
+  out.revision = kvEntry_Revision(e);
+  kvEntry_Destroy(e);
+  return out;
+}
+
+std::uint64_t nats_link::kv_create(const std::string& key, std::string_view value,
+                                   std::string& problem) {
+  std::uint64_t rev = 0;
+  const natsStatus s = kvStore_Create(&rev, s_->kv, key.c_str(), value.data(),
+                                      static_cast<int>(value.size()));
+  if (s != NATS_OK) problem = status_text(s);
+  return s == NATS_OK ? rev : 0;
+}
+
+std::uint64_t nats_link::kv_update(const std::string& key, std::string_view value,
+                                   std::uint64_t last, std::string& problem) {
+  std::uint64_t rev = 0;
+  const natsStatus s = kvStore_Update(&rev, s_->kv, key.c_str(), value.data(),
+                                      static_cast<int>(value.size()), last);
+  if (s != NATS_OK) problem = status_text(s);
+  return s == NATS_OK ? rev : 0;
+}
+
+}  // namespace ami::bridge
