@@ -186,6 +186,12 @@ class bridge_runner {
     return std::nullopt;
   }
 
+  bool start_ok() {
+    auto problem = start();
+    if (problem) MESSAGE("bridge start: " << *problem);
+    return !problem;
+  }
+
   bridge::bridge& get() { return *b_; }
 
   // async_stop on the io thread; true when it completed (drained or not) within 10 s.
@@ -211,6 +217,13 @@ class bridge_runner {
     });
     f.wait_for(10s);
     finish();
+  }
+
+  std::string log_text() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    std::string out;
+    for (const auto& l : log_) out += l + "\n";
+    return out;
   }
 
   bool logged(const std::string& part) const {

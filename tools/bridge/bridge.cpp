@@ -648,7 +648,9 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
         const outbound* m = p.box.next();
         if (m == nullptr) continue;
         if (!link_->publish(p.cfg.name, id_, *m)) {
-          nats_up_ = link_->connected();
+          // Not taken: the connection is going down (its callback follows) or cnats's
+          // queue is full; the message stays first in line.
+          if (!link_->connected()) nats_down();
           return;
         }
         p.box.sent();
@@ -668,6 +670,8 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
       if (ok) {
         if (p.box.acknowledged(id)) ++acknowledged_;
         p.retry_delay = milliseconds(0);
+        // Drops are told as soon as there is room again, not only with the next event.
+        if (p.box.has_room()) push_dropped(p);
         mirror(p);
         if (p.paused && p.owned && !stopping_ && p.box.events() <= p.box.capacity() / 2) {
           p.paused = false;
@@ -694,6 +698,10 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
       pump();
       return;
     }
+    nats_down();
+  }
+
+  void nats_down() {
     if (nats_up_) log("bridge " + id_ + ": NATS disconnected, buffering");
     nats_up_ = false;
     // What was on the wire may be lost: it goes again, in order, after the reconnect.

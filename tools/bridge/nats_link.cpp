@@ -327,13 +327,13 @@ std::optional<std::string> nats_link::ensure_bucket(const std::string& bucket,
   kvConfig_Init(&kc);
   kc.Bucket = bucket.c_str();
   kc.History = 1;
-  kc.TTL = ttl.count();
+  kc.TTL = nanos(ttl);  // nanoseconds, as the stream's MaxAge
   s = js_CreateKeyValue(&s_->kv, s_->js, &kc);
-  if (s != NATS_OK) {
-    // Another bridge may have created it meanwhile.
-    s = js_KeyValue(&s_->kv, s_->js, bucket.c_str());
-  }
-  if (s != NATS_OK) return "lease bucket " + bucket + ": " + status_text(s);
+  if (s == NATS_OK) return std::nullopt;
+  const std::string created = status_text(s);
+  // Another bridge may have created it meanwhile.
+  if (js_KeyValue(&s_->kv, s_->js, bucket.c_str()) == NATS_OK) return std::nullopt;
+  return "lease bucket " + bucket + ": " + created;
   return std::nullopt;
 }
 
