@@ -373,3 +373,42 @@ TEST_SUITE("bridge") {
     CHECK(c.stop());
   }
 }
+
+#include "bridge_consumer.hpp"
+
+#include <sstream>
+
+TEST_CASE("bridge: examples/bridge_consumer reads the stream and sends an action") {
+  nats_server nats;
+  auto pbxs = start_pbxs(1);
+  bridge_runner br(bridge_cfg(nats, pbxs));
+  REQUIRE(br.start_ok());
+  {
+    stream_reader r(nats.url());
+    REQUIRE(r.read_until([&] { return states(r, "pbx0", "up") == 1; }));
+    push_user_events(*pbxs[0], 0, 5);
+    REQUIRE(r.read_until([&] { return r.user_seqs("pbx0").size() >= 5; }));
+  }
+  ami::examples::bridge_consumer_options o;
+  o.url = nats.url();
+  o.action_pbx = "pbx0";
+  o.max_messages = 7;  // connecting, up, five events
+  o.idle = 2s;
+  std::ostringstream out, err;
+  CHECK(ami::examples::run_bridge_consumer(o, out, err) == 0);
+  const auto s = out.str();
+  CAPTURE(s);
+  CHECK(s.find("action reply: {\"response\":{\"Response\":\"Success\"") != std::string::npos);
+  CHECK(s.find("\"Ping\":\"Pong\"") != std::string::npos);
+  CHECK(s.find("pbx0 state") != std::string::npos);
+  CHECK(s.find("pbx0 event #5 {\"Event\":\"UserEvent\"") != std::string::npos);
+  CHECK(s.find("7 messages") != std::string::npos);
+  // The durable consumer remembers: a second run starts after what was acknowledged.
+  push_user_events(*pbxs[0], 5, 1);
+  o.action_pbx.clear();
+  o.max_messages = 1;
+  std::ostringstream again;
+  CHECK(ami::examples::run_bridge_consumer(o, again, err) == 0);
+  CHECK(again.str().find("pbx0 event #6") != std::string::npos);
+  CHECK(br.stop());
+}
