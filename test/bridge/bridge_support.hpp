@@ -55,8 +55,15 @@ class stream_reader {
     so.Stream = stream.c_str();
     so.Config.DeliverPolicy = js_DeliverAll;
     so.Config.AckPolicy = js_AckNone;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    REQUIRE(js_SubscribeSync(&sub_, js_, filter.c_str(), nullptr, &so, &jerr) == NATS_OK);
+    // The bridge creates the stream: a reader started with it waits for it (deadline 10 s).
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    for (;;) {
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      if (js_SubscribeSync(&sub_, js_, filter.c_str(), nullptr, &so, &jerr) == NATS_OK) break;
+      REQUIRE(std::chrono::steady_clock::now() < until);
+      // Each try is a round trip to the server; nothing else to wait on.
+      natsConnection_FlushTimeout(nc_, 1000);
+    }
   }
   ~stream_reader() {
     if (sub_ != nullptr) natsSubscription_Destroy(sub_);
