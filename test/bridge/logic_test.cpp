@@ -6,8 +6,8 @@
 
 #include "ami/proto/parser.hpp"
 
-#include <boost/json.hpp>
 #include <doctest/doctest.h>
+#include <boost/json.hpp>
 
 #include <fstream>
 #include <map>
@@ -127,12 +127,13 @@ TEST_SUITE("bridge logic") {
     CHECK(events[1].at("Event") == "CoreShowChannelsComplete");
 
     ami::response e(parse_one("Response: Error\r\nMessage: Permission denied\r\n\r\n"));
-    const auto err = json::parse(error_json(request_error::action_failed, "Permission denied", &e))
-                         .as_object();
+    const auto err =
+        json::parse(error_json(request_error::action_failed, "Permission denied", &e)).as_object();
     CHECK(err.at("error") == "action_failed");
     CHECK(err.at("message") == "Permission denied");
     CHECK(err.at("response").at("Response") == "Error");
-    CHECK_FALSE(json::parse(error_json(request_error::timeout, "late")).as_object().contains("response"));
+    CHECK_FALSE(
+        json::parse(error_json(request_error::timeout, "late")).as_object().contains("response"));
 
     CHECK(classify(ami::error::action_timeout) == request_error::timeout);
     CHECK(classify(ami::error::not_connected) == request_error::not_connected);
@@ -236,9 +237,11 @@ TEST_SUITE("bridge logic") {
               .find("resync, drop") != std::string::npos);
     CHECK(problem(R"({"pbxs":[{"name":"a.b","url":"ami://u:topsecret@h"}],)" + nats + "}")
               .find("letters") != std::string::npos);
-    CHECK(problem(R"({"pbxs":[{"name":"a","url":"ami://u:topsecret@h"},{"name":"a","url":"ami://u:topsecret@h"}],)" +
-                  nats + "}")
-              .find("twice") != std::string::npos);
+    CHECK(
+        problem(
+            R"({"pbxs":[{"name":"a","url":"ami://u:topsecret@h"},{"name":"a","url":"ami://u:topsecret@h"}],)" +
+            nats + "}")
+            .find("twice") != std::string::npos);
     const auto bad_url =
         problem(R"({"pbxs":[{"name":"a","url":"http://u:topsecret@h"}],)" + nats + "}");
     CHECK(bad_url.find("not a valid") != std::string::npos);
@@ -246,17 +249,18 @@ TEST_SUITE("bridge logic") {
     const auto bad_nats = problem("{" + pbx + R"(,"nats":{"servers":["http://u:natssecret@h"]}})");
     CHECK(bad_nats.find("must be a nats://") != std::string::npos);
     CHECK(bad_nats.find("natssecret") == std::string::npos);
-    CHECK(problem("{" + pbx + "," + nats + R"(,"stream":{"storage":"tape"}})").find("file, memory") !=
-          std::string::npos);
+    CHECK(
+        problem("{" + pbx + "," + nats + R"(,"stream":{"storage":"tape"}})").find("file, memory") !=
+        std::string::npos);
   }
 
   TEST_CASE("the short command line and --check") {
     options o;
     const auto env = env_of({{"AMI_SECRET_EAST_1", "e1"}});
-    REQUIRE_FALSE(parse_options({"--nats", "nats://127.0.0.1:4222", "--pbx",
-                                 "east-1=ami://admin@127.0.0.1:5038", "--pbx=west=ami://a:b@h",
-                                 "--prefix", "pbx"},
-                                env, o));
+    REQUIRE_FALSE(parse_options(
+        {"--nats", "nats://127.0.0.1:4222", "--pbx", "east-1=ami://admin@127.0.0.1:5038",
+         "--pbx=west=ami://a:b@h", "--prefix", "pbx"},
+        env, o));
     REQUIRE(o.cfg.pbxs.size() == 2);
     CHECK(o.cfg.pbxs[0].ami.secret == "e1");
     CHECK(o.cfg.pbxs[1].ami.secret == "b");

@@ -60,9 +60,9 @@ class nats_server {
     posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     posix_spawn_file_actions_addclose(&actions, fds[1]);
-    std::string prog = "/usr/sbin/nats-server", js = "-js", a = "-a", host = "127.0.0.1",
-                p = "-p", sd = "-sd";
-    std::vector<char*> argv{prog.data(), js.data(), a.data(), host.data(), p.data(),
+    std::string prog = "/usr/sbin/nats-server", js = "-js", a = "-a", host = "127.0.0.1", p = "-p",
+                sd = "-sd";
+    std::vector<char*> argv{prog.data(), js.data(), a.data(),    host.data(), p.data(),
                             port.data(), sd.data(), dir_.data(), nullptr};
     pid_t pid = -1;
     const int rc = posix_spawn(&pid, prog.c_str(), &actions, nullptr, argv.data(), environ);

@@ -41,8 +41,8 @@ TEST_CASE("bridge: ami-bridge as a process, stopped by SIGTERM after draining") 
   posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
   std::string exe = AMI_BRIDGE_EXE, nats_opt = "--nats", url = nats.url(), pbx_opt = "--pbx",
               pbx = "pbx0=" + pbxs[0]->url() + "?keepalive=0&reconnect=0.01";
-  std::vector<char*> argv{exe.data(), nats_opt.data(), url.data(), pbx_opt.data(), pbx.data(),
-                          nullptr};
+  std::vector<char*> argv{exe.data(),     nats_opt.data(), url.data(),
+                          pbx_opt.data(), pbx.data(),      nullptr};
   pid_t pid = -1;
   REQUIRE(posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ) == 0);
   posix_spawn_file_actions_destroy(&actions);

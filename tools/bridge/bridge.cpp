@@ -105,8 +105,7 @@ struct lease_news {
 class lease_keeper {
  public:
   lease_keeper(nats_link& link, std::string bucket_prefix, std::vector<std::string> names,
-               std::string owner, milliseconds ttl,
-               std::function<void(lease_news)> report)
+               std::string owner, milliseconds ttl, std::function<void(lease_news)> report)
       : link_(link),
         names_(std::move(names)),
         owner_(std::move(owner)),
@@ -270,8 +269,8 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
       index_.emplace(p.name, slots_.size());
       slots_.push_back(std::make_unique<pbx_slot>(p, cfg_.buffer));
     }
-    tick_period_ = std::clamp<milliseconds>(cfg_.lease_ttl / 10, milliseconds(10),
-                                            milliseconds(100));
+    tick_period_ =
+        std::clamp<milliseconds>(cfg_.lease_ttl / 10, milliseconds(10), milliseconds(100));
   }
 
   ~impl() { halt(false); }
@@ -280,10 +279,10 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     std::weak_ptr<impl> weak = weak_from_this();
     nats_link::callbacks cbs;
     cbs.ack = [this, weak](std::string pbx, std::string id, bool ok, std::string error) {
-      asio::post(io_, [weak, pbx = std::move(pbx), id = std::move(id), ok,
-                       error = std::move(error)] {
-        if (auto self = weak.lock()) self->on_ack(pbx, id, ok, error);
-      });
+      asio::post(io_,
+                 [weak, pbx = std::move(pbx), id = std::move(id), ok, error = std::move(error)] {
+                   if (auto self = weak.lock()) self->on_ack(pbx, id, ok, error);
+                 });
     };
     cbs.connection = [this, weak](bool up) {
       asio::post(io_, [weak, up] {
@@ -291,8 +290,8 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
       });
     };
     std::string problem;
-    link_ = nats_link::connect(cfg_.nats, cfg_.window + 64, cfg_.ack_timeout, std::move(cbs),
-                               problem);
+    link_ =
+        nats_link::connect(cfg_.nats, cfg_.window + 64, cfg_.ack_timeout, std::move(cbs), problem);
     if (!link_) return problem;
     const auto until = clock_type::now() + connect_wait;
     // The first connection, with the NATS-side objects, before anything else runs.
@@ -312,22 +311,21 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     log("bridge " + id_ + ": NATS connected, stream " + cfg_.stream.name + ", " +
         std::to_string(slots_.size()) + " PBXs");
 
-    events_sub_ = fleet_.on_event(
-        [this](std::string_view pbx, const ami::event& e) { on_event(pbx, e); });
-    states_sub_ = fleet_.on_state(
-        [this](std::string_view pbx, connection_state st, const boost::system::error_code& why) {
-          on_state(pbx, st, why);
-        });
+    events_sub_ =
+        fleet_.on_event([this](std::string_view pbx, const ami::event& e) { on_event(pbx, e); });
+    states_sub_ =
+        fleet_.on_state([this](std::string_view pbx, connection_state st,
+                               const boost::system::error_code& why) { on_state(pbx, st, why); });
 
     std::vector<std::string> names;
     for (const auto& s : slots_) names.push_back(s->cfg.name);
-    lease_ = std::make_unique<lease_keeper>(
-        *link_, cfg_.prefix + "_", std::move(names), id_, cfg_.lease_ttl,
-        [this, weak](lease_news n) {
-          asio::post(io_, [weak, n = std::move(n)]() mutable {
-            if (auto self = weak.lock()) self->on_lease(std::move(n));
-          });
-        });
+    lease_ = std::make_unique<lease_keeper>(*link_, cfg_.prefix + "_", std::move(names), id_,
+                                            cfg_.lease_ttl, [this, weak](lease_news n) {
+                                              asio::post(io_, [weak, n = std::move(n)]() mutable {
+                                                if (auto self = weak.lock())
+                                                  self->on_lease(std::move(n));
+                                              });
+                                            });
     schedule_tick();
     return std::nullopt;
   }
@@ -347,8 +345,7 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
       leave_fleet(p, "bridge_stopped");
       push_state(p, "down", "bridge_stopped", {});
     }
-    log("bridge " + id_ + ": stopping, draining " + std::to_string(total_buffered()) +
-        " messages");
+    log("bridge " + id_ + ": stopping, draining " + std::to_string(total_buffered()) + " messages");
     pump();
     check_drained();
   }
@@ -602,15 +599,15 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     }
     std::weak_ptr<impl> weak = weak_from_this();
     const std::size_t index = index_.at(p.cfg.name);
-    p.actions = link_->subscribe(cfg_.prefix + "." + p.cfg.name + ".action", "ami-bridge",
-                                 [this, weak, index](std::string body, std::string reply) {
-                                   asio::post(io_, [weak, index, body = std::move(body),
-                                                    reply = std::move(reply)] {
-                                     if (auto self = weak.lock()) {
-                                       self->on_request(index, body, reply);
-                                     }
-                                   });
-                                 });
+    p.actions = link_->subscribe(
+        cfg_.prefix + "." + p.cfg.name + ".action", "ami-bridge",
+        [this, weak, index](std::string body, std::string reply) {
+          asio::post(io_, [weak, index, body = std::move(body), reply = std::move(reply)] {
+            if (auto self = weak.lock()) {
+              self->on_request(index, body, reply);
+            }
+          });
+        });
     join_fleet(p);
     pump();
   }
@@ -771,9 +768,10 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     const bool drained = total_buffered() == 0;
     if (!drained && clock_type::now() < stop_deadline_) return false;
     if (link_) link_->wait_published(milliseconds(500));
-    log("bridge " + id_ + (drained ? ": drained" : ": drain deadline passed with " +
-                                                      std::to_string(total_buffered()) +
-                                                      " messages unsent") +
+    log("bridge " + id_ +
+        (drained ? ": drained"
+                 : ": drain deadline passed with " + std::to_string(total_buffered()) +
+                       " messages unsent") +
         ", releasing the leases");
     auto done = std::move(stop_done_);
     stop_done_ = nullptr;
@@ -803,8 +801,8 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
   std::size_t attempts_ = 0;  // publishes cnats still tracks (each gets one callback)
   std::size_t rr_ = 0;
 
-  std::atomic<std::uint64_t> events_{0}, published_{0}, acknowledged_{0}, repeated_{0},
-      dropped_{0}, resyncs_{0}, gaps_{0}, actions_{0}, bad_requests_{0}, takeovers_{0};
+  std::atomic<std::uint64_t> events_{0}, published_{0}, acknowledged_{0}, repeated_{0}, dropped_{0},
+      resyncs_{0}, gaps_{0}, actions_{0}, bad_requests_{0}, takeovers_{0};
 };
 
 bridge::bridge(asio::io_context& io, bridge_config cfg, log_sink log)

@@ -52,8 +52,8 @@ class bridge {
   // Connects to NATS (waiting for it up to `connect_wait`), creates the stream and the
   // lease bucket when missing, and starts competing for the PBXs' leases. The problem, if
   // any (nothing is left running then).
-  std::optional<std::string> start(std::chrono::milliseconds connect_wait =
-                                       std::chrono::seconds(10));
+  std::optional<std::string> start(
+      std::chrono::milliseconds connect_wait = std::chrono::seconds(10));
 
   // Stops taking events and answering actions, sends what is buffered for up to `deadline`,
   // releases the leases (another bridge takes over at once) and closes NATS; then

@@ -18,8 +18,8 @@ namespace {
 
 // Valid UTF-8 is kept; any other byte becomes U+0080..U+00FF (two UTF-8 bytes).
 json::string to_json_string(std::string_view s, json::storage_ptr sp) {
-  const bool ascii = std::all_of(s.begin(), s.end(),
-                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  const bool ascii =
+      std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (ascii) return json::string(s, std::move(sp));
   json::string out(std::move(sp));
   out.reserve(s.size() + 8);

@@ -186,8 +186,7 @@ std::optional<std::string> read_pbx(const json::value& v, std::size_t i, const e
   return std::nullopt;
 }
 
-std::optional<std::string> read_nats(const json::object& o, const env_lookup& env,
-                                     nats_config& n) {
+std::optional<std::string> read_nats(const json::object& o, const env_lookup& env, nats_config& n) {
   reader r(o, "nats");
   r.strings("servers", n.servers);
   r.text("user", n.user);

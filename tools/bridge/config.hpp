@@ -30,8 +30,8 @@ enum class retention_policy { limits, interest, workqueue };
 enum class storage_kind { file, memory };
 
 struct pbx_config {
-  std::string name;               // one NATS subject token
-  ami::config ami;                // from the URL, the secret possibly from the environment
+  std::string name;                 // one NATS subject token
+  ami::config ami;                  // from the URL, the secret possibly from the environment
   std::vector<std::string> events;  // event-name globs to publish; empty: every event
 };
 
@@ -51,8 +51,8 @@ struct stream_config {
   retention_policy retention = retention_policy::limits;
   storage_kind storage = storage_kind::file;
   int replicas = 1;
-  std::chrono::seconds max_age{0};                 // 0: no limit
-  std::int64_t max_bytes = -1;                     // -1: no limit
+  std::chrono::seconds max_age{0};                     // 0: no limit
+  std::int64_t max_bytes = -1;                         // -1: no limit
   std::chrono::milliseconds duplicate_window{120000};  // Nats-Msg-Id deduplication window
 };
 
@@ -61,13 +61,13 @@ struct bridge_config {
   nats_config nats;
   std::string prefix = "ami";
   stream_config stream;
-  std::size_t window = 1024;             // unacknowledged publishes at most, all PBXs together
+  std::size_t window = 1024;  // unacknowledged publishes at most, all PBXs together
   std::chrono::milliseconds ack_timeout{5000};  // a publish not acknowledged by then is re-sent
-  std::size_t buffer = 10000;            // events waiting per PBX at most
+  std::size_t buffer = 10000;                   // events waiting per PBX at most
   overflow_policy overflow = overflow_policy::resync;
   std::string lease_bucket = "ami_bridge_leases";
   std::chrono::milliseconds lease_ttl{5000};
-  std::string bridge_id;                 // empty: host name and process id
+  std::string bridge_id;                          // empty: host name and process id
   std::chrono::milliseconds drain_timeout{5000};  // SIGTERM: how long to flush the buffer
 };
 

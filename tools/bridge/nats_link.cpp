@@ -83,7 +83,7 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck*, jsPubAckErr* pae, void* closure
   std::string error;
   if (pae != nullptr) {
     error = pae->ErrText != nullptr && *pae->ErrText != '\0' ? pae->ErrText
-                                                              : natsStatus_GetText(pae->Err);
+                                                             : natsStatus_GetText(pae->Err);
   }
   st->emit_ack(header(msg, header_pbx), header(msg, "Nats-Msg-Id"), pae == nullptr,
                std::move(error));
@@ -102,8 +102,8 @@ void on_closed(natsConnection*, void* closure) {
 }  // namespace
 
 std::unique_ptr<nats_link> nats_link::connect(const nats_config& cfg, std::size_t max_pending,
-                                              std::chrono::milliseconds ack_timeout,
-                                              callbacks cbs, std::string& problem) {
+                                              std::chrono::milliseconds ack_timeout, callbacks cbs,
+                                              std::string& problem) {
   auto st = std::make_unique<state>();
   st->cbs = std::move(cbs);
   st->ack_timeout_ms = ack_timeout.count();
@@ -222,9 +222,9 @@ bool nats_link::publish(std::string_view pbx, std::string_view bridge_id, const 
   if (s != NATS_OK) return false;
   const std::string p(pbx);
   const std::string b(bridge_id);
-  const char* kind = m.kind == outbound_kind::event ? "event"
+  const char* kind = m.kind == outbound_kind::event   ? "event"
                      : m.kind == outbound_kind::state ? "state"
-                                                     : "gap";
+                                                      : "gap";
   s = natsMsgHeader_Set(msg, "Nats-Msg-Id", m.msg_id.c_str());
   if (s == NATS_OK) s = natsMsgHeader_Set(msg, header_pbx, p.c_str());
   if (s == NATS_OK) s = natsMsgHeader_Set(msg, header_kind, kind);
@@ -356,8 +356,8 @@ std::optional<nats_link::kv_entry> nats_link::kv_get(const std::string& key, std
 std::uint64_t nats_link::kv_create(const std::string& key, std::string_view value,
                                    std::string& problem) {
   std::uint64_t rev = 0;
-  const natsStatus s = kvStore_Create(&rev, s_->kv, key.c_str(), value.data(),
-                                      static_cast<int>(value.size()));
+  const natsStatus s =
+      kvStore_Create(&rev, s_->kv, key.c_str(), value.data(), static_cast<int>(value.size()));
   if (s != NATS_OK) problem = status_text(s);
   return s == NATS_OK ? rev : 0;
 }
@@ -365,8 +365,8 @@ std::uint64_t nats_link::kv_create(const std::string& key, std::string_view valu
 std::uint64_t nats_link::kv_update(const std::string& key, std::string_view value,
                                    std::uint64_t last, std::string& problem) {
   std::uint64_t rev = 0;
-  const natsStatus s = kvStore_Update(&rev, s_->kv, key.c_str(), value.data(),
-                                      static_cast<int>(value.size()), last);
+  const natsStatus s =
+      kvStore_Update(&rev, s_->kv, key.c_str(), value.data(), static_cast<int>(value.size()), last);
   if (s != NATS_OK) problem = status_text(s);
   return s == NATS_OK ? rev : 0;
 }

@@ -38,8 +38,8 @@ class nats_link {
   // cnats's own queue of unacknowledged publishes; `ack_timeout` fails a publish that got
   // no acknowledgement. On failure returns null with `problem` set.
   static std::unique_ptr<nats_link> connect(const nats_config& cfg, std::size_t max_pending,
-                                            std::chrono::milliseconds ack_timeout,
-                                            callbacks cbs, std::string& problem);
+                                            std::chrono::milliseconds ack_timeout, callbacks cbs,
+                                            std::string& problem);
   ~nats_link();
   nats_link(const nats_link&) = delete;
   nats_link& operator=(const nats_link&) = delete;

@@ -19,8 +19,8 @@ struct outbound {
   outbound_kind kind = outbound_kind::event;
   std::string subject;
   std::string payload;
-  std::string msg_id;   // Nats-Msg-Id, unique per PBX, AMI session and sequence
-  std::string session;  // the AMI session's id (empty outside a session)
+  std::string msg_id;     // Nats-Msg-Id, unique per PBX, AMI session and sequence
+  std::string session;    // the AMI session's id (empty outside a session)
   std::uint64_t seq = 0;  // the event's number in its session, from 1 (0 for the others)
 };
 

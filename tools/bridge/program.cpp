@@ -74,7 +74,8 @@ std::optional<std::string> parse_options(const std::vector<std::string>& args,
   }
   if (out.help) return std::nullopt;
   if (file) {
-    if (!pbxs.empty() || !servers.empty()) return "--config cannot be combined with --pbx or --nats";
+    if (!pbxs.empty() || !servers.empty())
+      return "--config cannot be combined with --pbx or --nats";
     std::ifstream in(*file, std::ios::binary);
     if (!in) return "cannot read " + *file;
     std::ostringstream text;
@@ -106,16 +107,15 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return 0;
   }
   if (opts.check) {
-    out << "configuration OK: " << opts.cfg.pbxs.size() << " PBXs, "
-        << opts.cfg.nats.servers.size() << " NATS servers, prefix " << opts.cfg.prefix
-        << ", stream " << opts.cfg.stream.name << '\n';
+    out << "configuration OK: " << opts.cfg.pbxs.size() << " PBXs, " << opts.cfg.nats.servers.size()
+        << " NATS servers, prefix " << opts.cfg.prefix << ", stream " << opts.cfg.stream.name
+        << '\n';
     return 0;
   }
   boost::asio::io_context io;
   const auto drain = opts.cfg.drain_timeout;
-  bridge b(io, std::move(opts.cfg), [&err](std::string_view line) {
-    err << "ami-bridge: " << line << std::endl;
-  });
+  bridge b(io, std::move(opts.cfg),
+           [&err](std::string_view line) { err << "ami-bridge: " << line << std::endl; });
   if (auto bad = b.start()) {
     err << "ami-bridge: " << *bad << '\n';
     return 2;
