@@ -51,7 +51,8 @@ class nats_server {
   void start() {
     if (pid_ > 0) return;
     int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    // Close-on-exec: no other child (a later nats-server, a simulated PBX) inherits them.
+    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     std::string port = std::to_string(port_);
     // posix_spawn rather than fork: the test process has threads.
     posix_spawn_file_actions_t actions;

@@ -247,6 +247,8 @@ struct pbx_slot {
   bool paused = false;  // overflow resync: the AMI session stays closed until the buffer drains
   clock_type::time_point valid_until{};  // the lease: publish only before this
   std::string session;
+  std::string event_subject;  // "<prefix>.<pbx>.event."
+  std::string id_prefix;      // "<pbx>/<session>/"
   std::uint64_t seq = 0;
   std::uint64_t logins = 0;
   std::uint64_t controls = 0;
@@ -268,6 +270,7 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     for (auto& p : cfg_.pbxs) {
       index_.emplace(p.name, slots_.size());
       slots_.push_back(std::make_unique<pbx_slot>(p, cfg_.buffer));
+      slots_.back()->event_subject = cfg_.prefix + "." + p.name + ".event.";
     }
     tick_period_ =
         std::clamp<milliseconds>(cfg_.lease_ttl / 10, milliseconds(10), milliseconds(100));
@@ -278,11 +281,10 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
   std::optional<std::string> start(milliseconds connect_wait) {
     std::weak_ptr<impl> weak = weak_from_this();
     nats_link::callbacks cbs;
-    cbs.ack = [this, weak](std::string pbx, std::string id, bool ok, std::string error) {
-      asio::post(io_,
-                 [weak, pbx = std::move(pbx), id = std::move(id), ok, error = std::move(error)] {
-                   if (auto self = weak.lock()) self->on_ack(pbx, id, ok, error);
-                 });
+    cbs.acks = [this, weak] {
+      asio::post(io_, [weak] {
+        if (auto self = weak.lock()) self->on_acks();
+      });
     };
     cbs.connection = [this, weak](bool up) {
       asio::post(io_, [weak, up] {
@@ -505,14 +507,26 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     push_dropped(p);
     outbound m;
     m.kind = outbound_kind::event;
-    m.subject = cfg_.prefix + "." + p.cfg.name + ".event." + subject_token(e.name());
+    m.subject = p.event_subject + subject_token(e.name());
     m.payload = event_json(e);
     m.session = p.session;
     m.seq = seq;
-    m.msg_id = p.cfg.name + "/" + p.session + "/" + std::to_string(seq);
+    m.msg_id = p.id_prefix + std::to_string(seq);
     p.box.push_event(std::move(m));
     mirror(p);
-    pump();
+    schedule_pump();
+  }
+
+  // One publishing pass for all the events that arrived in one turn of the io_context.
+  void schedule_pump() {
+    if (pump_scheduled_) return;
+    pump_scheduled_ = true;
+    asio::post(io_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->pump_scheduled_ = false;
+        self->pump();
+      }
+    });
   }
 
   void overflow(pbx_slot& p, std::uint64_t seq) {
@@ -556,6 +570,7 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     const std::string error = reason_text(why);
     if (st == connection_state::logged_in) {
       p.session = run_ + "." + std::to_string(++p.logins);
+      p.id_prefix = p.cfg.name + "/" + p.session + "/";
       p.seq = 0;
       push_state(p, published, {}, {});
       log("pbx " + p.cfg.name + ": up, session " + p.session);
@@ -659,6 +674,13 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     }
   }
 
+  void on_acks() {
+    if (!link_) return;
+    for (const auto& a : link_->take_acks()) on_ack(a.pbx, a.msg_id, a.ok, a.error);
+    pump();
+    check_drained();
+  }
+
   void on_ack(const std::string& pbx, const std::string& id, bool ok, const std::string& error) {
     if (attempts_ > 0) --attempts_;
     auto* pp = find(pbx);
@@ -684,8 +706,6 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
             "oldest unacknowledged message");
       }
     }
-    pump();
-    check_drained();
   }
 
   void on_connection(bool up) {
@@ -795,6 +815,7 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
   asio::steady_timer tick_;
   milliseconds tick_period_{50};
   bool nats_up_ = false;
+  bool pump_scheduled_ = false;
   bool stopping_ = false;
   std::function<void(bool)> stop_done_;
   clock_type::time_point stop_deadline_{};

@@ -32,9 +32,12 @@ struct nats_link::state {
   std::mutex mutex;
   callbacks cbs;
 
-  void emit_ack(std::string pbx, std::string id, bool ok, std::string error) {
+  std::vector<ack> acks;  // guarded by mutex
+
+  void emit_ack(ack a) {
     const std::lock_guard<std::mutex> lock(mutex);
-    if (cbs.ack) cbs.ack(std::move(pbx), std::move(id), ok, std::move(error));
+    acks.push_back(std::move(a));
+    if (acks.size() == 1 && cbs.acks) cbs.acks();
   }
   void emit_connection(bool up) {
     const std::lock_guard<std::mutex> lock(mutex);
@@ -85,8 +88,8 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck*, jsPubAckErr* pae, void* closure
     error = pae->ErrText != nullptr && *pae->ErrText != '\0' ? pae->ErrText
                                                              : natsStatus_GetText(pae->Err);
   }
-  st->emit_ack(header(msg, header_pbx), header(msg, "Nats-Msg-Id"), pae == nullptr,
-               std::move(error));
+  st->emit_ack({header(msg, header_pbx), header(msg, "Nats-Msg-Id"), pae == nullptr,
+                std::move(error)});
 }
 
 void on_disconnected(natsConnection*, void* closure) {
@@ -246,6 +249,13 @@ bool nats_link::publish(std::string_view pbx, std::string_view bridge_id, const 
   // On success cnats owns the message (and set `msg` to null).
   if (msg != nullptr) natsMsg_Destroy(msg);
   return s == NATS_OK;
+}
+
+std::vector<nats_link::ack> nats_link::take_acks() {
+  std::vector<ack> out;
+  const std::lock_guard<std::mutex> lock(s_->mutex);
+  out.swap(s_->acks);
+  return out;
 }
 
 bool nats_link::wait_published(std::chrono::milliseconds timeout) {

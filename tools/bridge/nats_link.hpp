@@ -27,9 +27,18 @@ inline constexpr const char* header_bridge = "Ami-Bridge";
 
 class nats_link {
  public:
+  // The outcome of one publish.
+  struct ack {
+    std::string pbx;
+    std::string msg_id;
+    bool ok = false;
+    std::string error;  // when not ok
+  };
+
   struct callbacks {
-    // A publish was stored (ok) or failed (error text); on a cnats thread.
-    std::function<void(std::string pbx, std::string msg_id, bool ok, std::string error)> ack;
+    // Outcomes are waiting in take_acks() (called when the first one arrives after a
+    // take_acks(), so a burst of acknowledgements costs one wake-up); on a cnats thread.
+    std::function<void()> acks;
     // The connection went down (false) or came back (true); on a cnats thread.
     std::function<void(bool up)> connection;
   };
@@ -55,6 +64,8 @@ class nats_link {
   // Publishes without waiting; the acknowledgement comes through callbacks::ack. False when
   // the message was not taken (disconnected): it stays the caller's to send again.
   bool publish(std::string_view pbx, std::string_view bridge_id, const outbound& m);
+  // The outcomes that arrived since the last call, in arrival order.
+  std::vector<ack> take_acks();
   // Waits up to `timeout` for every publish to be acknowledged (js_PublishAsyncComplete).
   bool wait_published(std::chrono::milliseconds timeout);
 
