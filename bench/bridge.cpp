@@ -26,10 +26,10 @@
 #include "bridge/bridge.hpp"
 #include "nats_server.hpp"
 
+#include <nats/nats.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <nats/nats.h>
 
 #include <fcntl.h>
 
@@ -74,8 +74,8 @@ double thread_cpu_seconds() {
   ami_bench::serve_commands(srv, commands, replies, [&srv](const char* line, FILE* out) {
     const std::string_view cmd(line);
     if (cmd.compare(0, 7, "logins ") == 0) {
-      const bool ok = srv.wait_for_logins(std::strtoull(line + 7, nullptr, 10),
-                                          std::chrono::seconds(60));
+      const bool ok =
+          srv.wait_for_logins(std::strtoull(line + 7, nullptr, 10), std::chrono::seconds(60));
       std::fprintf(out, "%s\n", ok ? "logins ok" : "logins missing");
     } else if (cmd.compare(0, 6, "blast ") == 0) {
       const int m = std::atoi(line + 6);
@@ -115,8 +115,9 @@ class counter {
   // Waits for the count; the moment the last one arrived.
   steady::time_point wait() {
     if (thread_.joinable()) thread_.join();
-    if (count_ != target_) fail("the consumer got " + std::to_string(count_) + " of " +
-                                std::to_string(target_) + " messages");
+    if (count_ != target_)
+      fail("the consumer got " + std::to_string(count_) + " of " + std::to_string(target_) +
+           " messages");
     if (out_of_order_ != 0) fail("events out of order: " + std::to_string(out_of_order_));
     return last_;
   }
@@ -157,9 +158,9 @@ class counter {
 };
 
 struct phase {
-  double rate = 0;      // events per wall second
-  double cpu_per = 0;   // process CPU microseconds per event
-  double io_per = 0;    // bridge io thread CPU microseconds per event
+  double rate = 0;     // events per wall second
+  double cpu_per = 0;  // process CPU microseconds per event
+  double io_per = 0;   // bridge io thread CPU microseconds per event
 };
 
 double median(std::vector<double> v) {
@@ -208,9 +209,8 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   auto guard = boost::asio::make_work_guard(io);
   ami::bridge::bridge b(io, cfg, [](std::string_view line) {
-    if (line.find("NATS") != std::string_view::npos) std::fprintf(stderr, "%.*s\n",
-                                                                  static_cast<int>(line.size()),
-                                                                  line.data());
+    if (line.find("NATS") != std::string_view::npos)
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
   });
   if (auto bad = b.start()) fail(*bad);
   std::thread runner([&] { io.run(); });

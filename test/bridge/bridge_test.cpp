@@ -417,3 +417,41 @@ TEST_CASE("bridge: examples/bridge_consumer reads the stream and sends an action
   CHECK(again.str().find("pbx0 event #6") != std::string::npos);
   CHECK(br.stop());
 }
+
+TEST_CASE("bridge: a lease taken by someone else stops the owner at once; it comes back after") {
+  nats_server nats;
+  auto pbxs = start_pbxs(1);
+  auto cfg = bridge_cfg(nats, pbxs);
+  cfg.bridge_id = "bridge-a";
+  bridge_runner a(cfg);
+  REQUIRE(a.start_ok());
+  REQUIRE(eventually([&] { return a.get().owned().size() == 1; }));
+  // Another writer overwrites the key, as a bridge that took over after a partition would.
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  kvStore* kv = nullptr;
+  REQUIRE(natsConnection_ConnectTo(&nc, nats.url().c_str()) == NATS_OK);
+  REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+  REQUIRE(js_KeyValue(&kv, js, "ami_bridge_leases") == NATS_OK);
+  std::uint64_t rev = 0;
+  REQUIRE(kvStore_PutString(&rev, kv, "ami_pbx0", R"({"bridge":"intruder","renewed_ms":1})") ==
+          NATS_OK);
+  REQUIRE(eventually([&] { return a.get().owned().empty(); }, 5s));
+  CHECK(a.logged("pbx pbx0: released (lease taken by another bridge)"));
+  // The session to the PBX closed with it.
+  REQUIRE(eventually([&] { return pbxs[0]->session_count() == 0; }));
+  // The intruder goes away: its key lapses (here: deleted), and the bridge takes the PBX back.
+  REQUIRE(kvStore_Delete(kv, "ami_pbx0") == NATS_OK);
+  REQUIRE(eventually([&] { return a.get().owned().size() == 1; }, 5s));
+  stream_reader r(nats.url());
+  REQUIRE(r.read_until([&] { return states(r, "pbx0", "up") == 2; }));
+  const auto g = gaps(r, "pbx0");
+  REQUIRE_FALSE(g.empty());
+  CHECK(text(g.back().body, "reason") == "takeover");
+  CHECK(text(g.back().body, "previous_bridge") == "intruder");
+  kvStore_Destroy(kv);
+  jsCtx_Destroy(js);
+  natsConnection_Close(nc);
+  natsConnection_Destroy(nc);
+  CHECK(a.stop());
+}

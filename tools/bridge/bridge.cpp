@@ -150,15 +150,24 @@ class lease_keeper {
         if (rev != 0) {
           revs_[i] = rev;
           report_({i, true, asked, {}, 0});
-        } else if (problem.find("wrong last sequence") != std::string::npos ||
-                   problem.find("Wrong last sequence") != std::string::npos ||
-                   problem.find("10071") != std::string::npos) {
-          // Someone else holds it (ours lapsed): stop at once.
-          revs_[i] = 0;
-          report_({i, false, asked, {}, 0});
+          continue;
         }
-        // Any other failure (NATS unreachable): the bridge stops publishing by itself once
-        // the last renewal is too old.
+        // Refused: the key lapsed or another bridge holds it now, unless NATS could not be
+        // asked at all (then the bridge stops publishing by itself once the last renewal is
+        // too old, and the next round asks again).
+        std::string unreachable;
+        auto now = link_.kv_get(keys_[i], unreachable);
+        if (!unreachable.empty()) continue;
+        if (now && now->revision == revs_[i]) continue;  // still ours: the answer was lost
+        if (now && holder_of(now->value) == owner_) {
+          // The renewal was stored but its answer lost.
+          revs_[i] = now->revision;
+          report_({i, true, asked, {}, 0});
+          continue;
+        }
+        if (now) remember_holder(i, now->value);
+        revs_[i] = 0;
+        report_({i, false, asked, {}, 0});
         continue;
       }
       auto entry = link_.kv_get(keys_[i], problem);
@@ -183,17 +192,29 @@ class lease_keeper {
     }
   }
 
-  void remember_holder(std::size_t i, const std::string& value) {
+  // The lease value's "bridge" and "renewed_ms" (empty and 0 when unreadable).
+  static std::pair<std::string, std::int64_t> read_value(const std::string& value) {
     boost::system::error_code ec;
     auto v = json::parse(value, ec);
-    if (ec || !v.is_object()) return;
+    std::pair<std::string, std::int64_t> out{{}, 0};
+    if (ec || !v.is_object()) return out;
     const auto& o = v.get_object();
     if (const auto* b = o.if_contains("bridge"); b != nullptr && b->is_string()) {
-      holders_[i] = std::string(b->get_string());
+      out.first = std::string(b->get_string());
     }
     if (const auto* t = o.if_contains("renewed_ms"); t != nullptr && t->is_int64()) {
-      holder_ms_[i] = t->get_int64();
+      out.second = t->get_int64();
     }
+    return out;
+  }
+
+  static std::string holder_of(const std::string& value) { return read_value(value).first; }
+
+  void remember_holder(std::size_t i, const std::string& value) {
+    auto [bridge, ms] = read_value(value);
+    if (bridge.empty()) return;
+    holders_[i] = std::move(bridge);
+    holder_ms_[i] = ms;
   }
 
   std::string last_holder_(std::size_t i) { return holders_[i]; }
@@ -252,6 +273,7 @@ struct pbx_slot {
   std::uint64_t seq = 0;
   std::uint64_t logins = 0;
   std::uint64_t controls = 0;
+  std::int64_t released_ms = 0;         // when this bridge last let the PBX go (0: never)
   clock_type::time_point hold_until{};  // after a failed publish
   milliseconds retry_delay{0};
   std::unique_ptr<nats_link::subscription> actions;
@@ -603,15 +625,18 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     p.paused = false;
     log("pbx " + p.cfg.name + ": owned by " + id_ +
         (n.previous_owner.empty() ? "" : " (after " + n.previous_owner + ")"));
-    if (!n.previous_owner.empty()) {
-      // Between the previous owner's last renewal and now, events may be missing.
+    if (!n.previous_owner.empty() || p.released_ms != 0) {
+      // Between the previous owner's last renewal (or this bridge's own release of the PBX)
+      // and now, events may be missing.
       json::object o;
       o["reason"] = "takeover";
-      o["previous_bridge"] = n.previous_owner;
-      if (n.previous_renewed_ms != 0) o["since_ms"] = n.previous_renewed_ms;
+      o["previous_bridge"] = n.previous_owner.empty() ? id_ : n.previous_owner;
+      const std::int64_t since = n.previous_owner.empty() ? p.released_ms : n.previous_renewed_ms;
+      if (since != 0) o["since_ms"] = since;
       push_gap(p, std::move(o));
-      if (n.previous_owner != id_) ++takeovers_;
+      if (!n.previous_owner.empty() && n.previous_owner != id_) ++takeovers_;
     }
+    p.released_ms = 0;
     std::weak_ptr<impl> weak = weak_from_this();
     const std::size_t index = index_.at(p.cfg.name);
     p.actions = link_->subscribe(
@@ -636,6 +661,7 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     p.owned = false;
     p.owned_mirror = false;
     p.paused = false;
+    p.released_ms = wall_ms();
     p.session.clear();
     p.box.clear();
     mirror(p);

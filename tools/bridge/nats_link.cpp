@@ -88,8 +88,8 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck*, jsPubAckErr* pae, void* closure
     error = pae->ErrText != nullptr && *pae->ErrText != '\0' ? pae->ErrText
                                                              : natsStatus_GetText(pae->Err);
   }
-  st->emit_ack({header(msg, header_pbx), header(msg, "Nats-Msg-Id"), pae == nullptr,
-                std::move(error)});
+  st->emit_ack(
+      {header(msg, header_pbx), header(msg, "Nats-Msg-Id"), pae == nullptr, std::move(error)});
 }
 
 void on_disconnected(natsConnection*, void* closure) {
