@@ -308,9 +308,9 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
         if (auto self = weak.lock()) self->on_acks();
       });
     };
-    cbs.connection = [this, weak](bool up) {
-      asio::post(io_, [weak, up] {
-        if (auto self = weak.lock()) self->on_connection(up);
+    cbs.connection = [this, weak](bool up, std::uint64_t generation) {
+      asio::post(io_, [weak, up, generation] {
+        if (auto self = weak.lock()) self->on_connection(up, generation);
       });
     };
     std::string problem;
@@ -324,6 +324,7 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
       return "NATS: no server answered within " + std::to_string(connect_wait.count()) + " ms";
     }
     nats_up_ = true;
+    generation_ = link_->generation();
     if (auto bad = link_->ensure_stream(cfg_.stream, stream_subjects(cfg_.prefix))) {
       link_.reset();
       return bad;
@@ -685,7 +686,7 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
         if (!may_publish(p, now)) continue;
         const outbound* m = p.box.next();
         if (m == nullptr) continue;
-        if (!link_->publish(p.cfg.name, id_, *m)) {
+        if (!link_->publish(generation_, p.cfg.name, id_, *m)) {
           // Not taken: the connection is going down (its callback follows) or cnats's
           // queue is full; the message stays first in line.
           if (!link_->connected()) nats_down();
@@ -734,14 +735,20 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
     }
   }
 
-  void on_connection(bool up) {
-    if (up) {
-      if (!nats_up_) log("bridge " + id_ + ": NATS reconnected");
-      nats_up_ = true;
-      pump();
+  void on_connection(bool up, std::uint64_t generation) {
+    if (!up) {
+      nats_down();
       return;
     }
+    if (generation == generation_) return;  // the first connection, known since start()
+    // A new publishing connection: nothing is pending on it. Everything unacknowledged was
+    // rewound when the old one went, and goes again now, oldest first.
     nats_down();
+    log("bridge " + id_ + ": NATS reconnected");
+    generation_ = generation;
+    attempts_ = 0;
+    nats_up_ = true;
+    pump();
   }
 
   void nats_down() {
@@ -842,6 +849,7 @@ class bridge::impl : public std::enable_shared_from_this<bridge::impl> {
   milliseconds tick_period_{50};
   bool nats_up_ = false;
   bool pump_scheduled_ = false;
+  std::uint64_t generation_ = 0;  // the publishing connection publish() goes to
   bool stopping_ = false;
   std::function<void(bool)> stop_done_;
   clock_type::time_point stop_deadline_{};

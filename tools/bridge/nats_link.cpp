@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 namespace ami::bridge {
@@ -21,28 +22,47 @@ std::int64_t nanos(std::chrono::nanoseconds d) { return static_cast<std::int64_t
 
 }  // namespace
 
+// Two connections: the control one (cnats reconnects it; the stream, the lease bucket,
+// the action subscriptions and their replies) and the publisher. The publisher is never
+// reconnected by cnats: after a loss it is replaced by a new connection, so that nothing
+// cnats buffered on the old one can reach the stream after the bridge has started sending
+// the unacknowledged messages again, which would store them out of order.
 struct nats_link::state {
-  natsOptions* opts = nullptr;
+  natsOptions* opts = nullptr;      // control
+  natsOptions* pub_opts = nullptr;  // publisher
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
   kvStore* kv = nullptr;
   std::int64_t ack_timeout_ms = 5000;
+  std::int64_t max_pending = 1024;
 
-  // The callbacks, reachable from cnats threads until the link goes.
+  // The callbacks, reachable from cnats threads until the link goes; the flags below.
   std::mutex mutex;
+  std::condition_variable cv;
   callbacks cbs;
+  std::vector<ack> acks;
+  bool closed = false;      // the control connection's closed callback ran
+  bool pub_closed = false;  // the current publisher's closed callback ran
+  bool pub_needed = true;   // the publisher thread is to (re)connect
+  bool stopping = false;
+  bool connected_once = false;
 
-  std::vector<ack> acks;  // guarded by mutex
+  // The current publisher (replaced by the publisher thread).
+  mutable std::mutex pub_mutex;
+  natsConnection* pub_nc = nullptr;
+  jsCtx* pub_js = nullptr;
+  std::uint64_t pub_generation = 0;  // counts the publisher connections made
+  std::thread pub_thread;
 
   void emit_ack(ack a) {
     const std::lock_guard<std::mutex> lock(mutex);
     acks.push_back(std::move(a));
     if (acks.size() == 1 && cbs.acks) cbs.acks();
   }
-  void emit_connection(bool up) {
+  void emit_connection(bool up, std::uint64_t generation) {
     const std::lock_guard<std::mutex> lock(mutex);
     if (up) connected_once = true;
-    if (cbs.connection) cbs.connection(up);
+    if (cbs.connection) cbs.connection(up, generation);
     cv.notify_all();
   }
   void emit_closed() {
@@ -50,16 +70,33 @@ struct nats_link::state {
     closed = true;
     cv.notify_all();
   }
+  void publisher_closed() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      pub_closed = true;
+      pub_needed = true;
+      cv.notify_all();
+    }
+    emit_connection(false, 0);
+  }
 
-  std::condition_variable cv;
-  bool closed = false;
-  bool connected_once = false;
+  void run_publisher();
 
   ~state() {
     {
       const std::lock_guard<std::mutex> lock(mutex);
       cbs = {};
+      stopping = true;
+      cv.notify_all();
     }
+    if (pub_thread.joinable()) pub_thread.join();
+    if (pub_nc != nullptr) {
+      natsConnection_Close(pub_nc);
+      std::unique_lock<std::mutex> lock(mutex);
+      cv.wait_for(lock, std::chrono::seconds(5), [this] { return pub_closed; });
+    }
+    if (pub_js != nullptr) jsCtx_Destroy(pub_js);
+    if (pub_nc != nullptr) natsConnection_Destroy(pub_nc);
     if (nc != nullptr) {
       natsConnection_Close(nc);
       // The closed callback is the connection's last: after it none reaches this object.
@@ -69,6 +106,7 @@ struct nats_link::state {
     if (kv != nullptr) kvStore_Destroy(kv);
     if (js != nullptr) jsCtx_Destroy(js);
     if (nc != nullptr) natsConnection_Destroy(nc);
+    if (pub_opts != nullptr) natsOptions_Destroy(pub_opts);
     if (opts != nullptr) natsOptions_Destroy(opts);
   }
 };
@@ -92,17 +130,76 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck*, jsPubAckErr* pae, void* closure
       {header(msg, header_pbx), header(msg, "Nats-Msg-Id"), pae == nullptr, std::move(error)});
 }
 
-void on_disconnected(natsConnection*, void* closure) {
-  static_cast<nats_link::state*>(closure)->emit_connection(false);
-}
-void on_reconnected(natsConnection*, void* closure) {
-  static_cast<nats_link::state*>(closure)->emit_connection(true);
-}
 void on_closed(natsConnection*, void* closure) {
   static_cast<nats_link::state*>(closure)->emit_closed();
 }
+// The control connection came up after a first failed attempt: wake wait_connected().
+void on_control_connected(natsConnection*, void* closure) {
+  auto* st = static_cast<nats_link::state*>(closure);
+  const std::lock_guard<std::mutex> lock(st->mutex);
+  st->cv.notify_all();
+}
+void on_pub_closed(natsConnection*, void* closure) {
+  static_cast<nats_link::state*>(closure)->publisher_closed();
+}
 
 }  // namespace
+
+void nats_link::state::run_publisher() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      cv.wait(lock, [this] { return stopping || pub_needed; });
+      if (stopping) return;
+      pub_needed = false;
+    }
+    natsConnection* old_nc = nullptr;
+    jsCtx* old_js = nullptr;
+    {
+      const std::lock_guard<std::mutex> lock(pub_mutex);
+      std::swap(old_nc, pub_nc);
+      std::swap(old_js, pub_js);
+    }
+    // Closed already (its closed callback asked for this): what it buffered goes with it.
+    if (old_js != nullptr) jsCtx_Destroy(old_js);
+    if (old_nc != nullptr) natsConnection_Destroy(old_nc);
+    for (;;) {
+      natsConnection* fresh = nullptr;
+      {
+        const std::lock_guard<std::mutex> lock(mutex);
+        pub_closed = false;
+      }
+      if (natsConnection_Connect(&fresh, pub_opts) == NATS_OK) {
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Wait = 2000;
+        jo.PublishAsync.MaxPending = max_pending;
+        jo.PublishAsync.AckHandler = on_pub_ack;
+        jo.PublishAsync.AckHandlerClosure = this;
+        jsCtx* fresh_js = nullptr;
+        if (natsConnection_JetStream(&fresh_js, fresh, &jo) == NATS_OK) {
+          std::uint64_t generation = 0;
+          {
+            const std::lock_guard<std::mutex> lock(pub_mutex);
+            pub_nc = fresh;
+            pub_js = fresh_js;
+            generation = ++pub_generation;
+          }
+          emit_connection(true, generation);
+          break;
+        }
+        natsConnection_Destroy(fresh);
+      } else if (fresh != nullptr) {
+        natsConnection_Destroy(fresh);
+      }
+      std::unique_lock<std::mutex> lock(mutex);
+      // Between attempts; a stop ends the wait.
+      if (cv.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping; })) return;
+    }
+  }
+}
+
+namespace {}  // namespace
 
 std::unique_ptr<nats_link> nats_link::connect(const nats_config& cfg, std::size_t max_pending,
                                               std::chrono::milliseconds ack_timeout, callbacks cbs,
@@ -139,7 +236,7 @@ std::unique_ptr<nats_link> nats_link::connect(const nats_config& cfg, std::size_
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(st->opts, 100);
   if (s == NATS_OK) s = natsOptions_SetReconnectJitter(st->opts, 50, 50);
   if (s == NATS_OK) {
-    s = natsOptions_SetRetryOnFailedConnect(st->opts, true, on_reconnected, st.get());
+    s = natsOptions_SetRetryOnFailedConnect(st->opts, true, on_control_connected, st.get());
   }
   if (s == NATS_OK) s = natsOptions_SetClosedCB(st->opts, on_closed, st.get());
   if (s == NATS_OK) s = natsOptions_SetTimeout(st->opts, 2000);
@@ -147,9 +244,36 @@ std::unique_ptr<nats_link> nats_link::connect(const nats_config& cfg, std::size_
   if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(st->opts, 2);
   // No publishing into cnats's reconnect buffer: what is not on the wire stays in the
   // bridge's own ordered buffer and goes out again after the reconnect, oldest first.
-  if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(st->opts, 1);
-  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(st->opts, on_disconnected, st.get());
-  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(st->opts, on_reconnected, st.get());
+  if (s != NATS_OK) return fail("NATS options", s);
+  // The publisher: the same server and credentials, never reconnected by cnats.
+  s = natsOptions_Create(&st->pub_opts);
+  if (s == NATS_OK) {
+    s = natsOptions_SetServers(st->pub_opts, servers.data(), static_cast<int>(servers.size()));
+  }
+  const std::string pub_name = cfg.name + "-publisher";
+  if (s == NATS_OK) s = natsOptions_SetName(st->pub_opts, pub_name.c_str());
+  if (s == NATS_OK && !cfg.user.empty()) {
+    s = natsOptions_SetUserInfo(st->pub_opts, cfg.user.c_str(), cfg.password.c_str());
+  }
+  if (s == NATS_OK && !cfg.token.empty()) s = natsOptions_SetToken(st->pub_opts, cfg.token.c_str());
+  if (s == NATS_OK && !cfg.credentials_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(st->pub_opts, cfg.credentials_file.c_str(),
+                                                nullptr);
+  }
+  if (s == NATS_OK && !cfg.nkey_seed_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(st->pub_opts, nullptr, cfg.nkey_seed_file.c_str());
+  }
+  if (s == NATS_OK && (cfg.tls || !cfg.ca_file.empty())) {
+    s = natsOptions_SetSecure(st->pub_opts, true);
+  }
+  if (s == NATS_OK && !cfg.ca_file.empty()) {
+    s = natsOptions_LoadCATrustedCertificates(st->pub_opts, cfg.ca_file.c_str());
+  }
+  if (s == NATS_OK) s = natsOptions_SetAllowReconnect(st->pub_opts, false);
+  if (s == NATS_OK) s = natsOptions_SetTimeout(st->pub_opts, 2000);
+  if (s == NATS_OK) s = natsOptions_SetPingInterval(st->pub_opts, 2000);
+  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(st->pub_opts, 2);
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(st->pub_opts, on_pub_closed, st.get());
   if (s != NATS_OK) return fail("NATS options", s);
 
   s = natsConnection_Connect(&st->nc, st->opts);
@@ -159,11 +283,10 @@ std::unique_ptr<nats_link> nats_link::connect(const nats_config& cfg, std::size_
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = 2000;
-  jo.PublishAsync.MaxPending = static_cast<std::int64_t>(max_pending);
-  jo.PublishAsync.AckHandler = on_pub_ack;
-  jo.PublishAsync.AckHandlerClosure = st.get();
   s = natsConnection_JetStream(&st->js, st->nc, &jo);
   if (s != NATS_OK) return fail("JetStream", s);
+  st->max_pending = static_cast<std::int64_t>(max_pending);
+  st->pub_thread = std::thread([raw = st.get()] { raw->run_publisher(); });
   return std::unique_ptr<nats_link>(new nats_link(std::move(st)));
 }
 
@@ -175,12 +298,20 @@ nats_link::~nats_link() {
 }
 
 bool nats_link::connected() const {
-  return natsConnection_Status(s_->nc) == NATS_CONN_STATUS_CONNECTED;
+  const std::lock_guard<std::mutex> lock(s_->pub_mutex);
+  return s_->pub_nc != nullptr && natsConnection_Status(s_->pub_nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+std::uint64_t nats_link::generation() const {
+  const std::lock_guard<std::mutex> lock(s_->pub_mutex);
+  return s_->pub_generation;
 }
 
 bool nats_link::wait_connected(std::chrono::steady_clock::time_point until) {
   std::unique_lock<std::mutex> lock(s_->mutex);
-  return s_->cv.wait_until(lock, until, [this] { return s_->connected_once || connected(); });
+  return s_->cv.wait_until(lock, until, [this] {
+    return s_->connected_once && natsConnection_Status(s_->nc) == NATS_CONN_STATUS_CONNECTED;
+  });
 }
 
 std::optional<std::string> nats_link::ensure_stream(const stream_config& sc,
@@ -218,20 +349,19 @@ std::optional<std::string> nats_link::ensure_stream(const stream_config& sc,
   return std::nullopt;
 }
 
-bool nats_link::publish(std::string_view pbx, std::string_view bridge_id, const outbound& m) {
+bool nats_link::publish(std::uint64_t generation, const std::string& pbx,
+                        const std::string& bridge_id, const outbound& m) {
   natsMsg* msg = nullptr;
   natsStatus s = natsMsg_Create(&msg, m.subject.c_str(), nullptr, m.payload.data(),
                                 static_cast<int>(m.payload.size()));
   if (s != NATS_OK) return false;
-  const std::string p(pbx);
-  const std::string b(bridge_id);
   const char* kind = m.kind == outbound_kind::event   ? "event"
                      : m.kind == outbound_kind::state ? "state"
                                                       : "gap";
   s = natsMsgHeader_Set(msg, "Nats-Msg-Id", m.msg_id.c_str());
-  if (s == NATS_OK) s = natsMsgHeader_Set(msg, header_pbx, p.c_str());
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, header_pbx, pbx.c_str());
   if (s == NATS_OK) s = natsMsgHeader_Set(msg, header_kind, kind);
-  if (s == NATS_OK) s = natsMsgHeader_Set(msg, header_bridge, b.c_str());
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, header_bridge, bridge_id.c_str());
   if (s == NATS_OK && !m.session.empty()) {
     s = natsMsgHeader_Set(msg, header_session, m.session.c_str());
   }
@@ -245,7 +375,13 @@ bool nats_link::publish(std::string_view pbx, std::string_view bridge_id, const 
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MaxWait = s_->ack_timeout_ms;
-  s = js_PublishMsgAsync(s_->js, &msg, &po);
+  {
+    const std::lock_guard<std::mutex> lock(s_->pub_mutex);
+    // Only on the connection the caller was told about (and rewound its buffer for).
+    s = s_->pub_js != nullptr && s_->pub_generation == generation
+            ? js_PublishMsgAsync(s_->pub_js, &msg, &po)
+            : NATS_NOT_YET_CONNECTED;
+  }
   // On success cnats owns the message (and set `msg` to null).
   if (msg != nullptr) natsMsg_Destroy(msg);
   return s == NATS_OK;
@@ -262,7 +398,8 @@ bool nats_link::wait_published(std::chrono::milliseconds timeout) {
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MaxWait = timeout.count();
-  return js_PublishAsyncComplete(s_->js, &po) == NATS_OK;
+  const std::lock_guard<std::mutex> lock(s_->pub_mutex);
+  return s_->pub_js != nullptr && js_PublishAsyncComplete(s_->pub_js, &po) == NATS_OK;
 }
 
 // ---- subscriptions

@@ -39,8 +39,9 @@ class nats_link {
     // Outcomes are waiting in take_acks() (called when the first one arrives after a
     // take_acks(), so a burst of acknowledgements costs one wake-up); on a cnats thread.
     std::function<void()> acks;
-    // The connection went down (false) or came back (true); on a cnats thread.
-    std::function<void(bool up)> connection;
+    // The publishing connection went down (false) or a new one is up (true, with its
+    // generation); on a cnats thread.
+    std::function<void(bool up, std::uint64_t generation)> connection;
   };
 
   // Connects (retrying in the background when no server answers yet). `max_pending` bounds
@@ -54,6 +55,8 @@ class nats_link {
   nats_link& operator=(const nats_link&) = delete;
 
   bool connected() const;
+  // The current publishing connection's number (1 for the first, 0 before it).
+  std::uint64_t generation() const;
   // Waits for the first connection (cnats retries in the background) until `until`.
   bool wait_connected(std::chrono::steady_clock::time_point until);
 
@@ -61,9 +64,11 @@ class nats_link {
   std::optional<std::string> ensure_stream(const stream_config& s,
                                            const std::vector<std::string>& subjects);
 
-  // Publishes without waiting; the acknowledgement comes through callbacks::ack. False when
-  // the message was not taken (disconnected): it stays the caller's to send again.
-  bool publish(std::string_view pbx, std::string_view bridge_id, const outbound& m);
+  // Publishes without waiting on the publishing connection `generation` (the one the
+  // caller was told about); the outcome comes through callbacks::acks. False when the
+  // message was not taken (that connection is gone): it stays the caller's to send again.
+  bool publish(std::uint64_t generation, const std::string& pbx, const std::string& bridge_id,
+               const outbound& m);
   // The outcomes that arrived since the last call, in arrival order.
   std::vector<ack> take_acks();
   // Waits up to `timeout` for every publish to be acknowledged (js_PublishAsyncComplete).
