@@ -176,11 +176,11 @@ class lease_keeper {
       lease_news news{i, true, asked, {}, 0};
       if (!entry) {
         rev = link_.kv_create(keys_[i], value(), problem);
-        news.previous_owner = last_holder_(i);
+        news.previous_owner = last_holder(i);
       } else if (entry->value.empty()) {
         // Released by a bridge that stopped cleanly.
         rev = link_.kv_update(keys_[i], value(), entry->revision, problem);
-        news.previous_owner = last_holder_(i);
+        news.previous_owner = last_holder(i);
       } else {
         remember_holder(i, entry->value);
       }
@@ -217,7 +217,7 @@ class lease_keeper {
     holder_ms_[i] = ms;
   }
 
-  std::string last_holder_(std::size_t i) { return holders_[i]; }
+  std::string last_holder(std::size_t i) { return holders_[i]; }
 
   bool stopping() {
     const std::lock_guard<std::mutex> lock(mutex_);

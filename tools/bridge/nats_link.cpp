@@ -201,6 +201,39 @@ void nats_link::state::run_publisher() {
 
 namespace {}  // namespace
 
+namespace {
+
+// What both connections share: the servers, the name, credentials, TLS, timeouts.
+natsStatus make_options(natsOptions** out, const nats_config& cfg, const std::string& name) {
+  natsStatus s = natsOptions_Create(out);
+  if (s != NATS_OK) return s;
+  natsOptions* o = *out;
+  std::vector<const char*> servers;
+  for (const auto& url : cfg.servers) servers.push_back(url.c_str());
+  s = natsOptions_SetServers(o, servers.data(), static_cast<int>(servers.size()));
+  if (s == NATS_OK) s = natsOptions_SetName(o, name.c_str());
+  if (s == NATS_OK && !cfg.user.empty()) {
+    s = natsOptions_SetUserInfo(o, cfg.user.c_str(), cfg.password.c_str());
+  }
+  if (s == NATS_OK && !cfg.token.empty()) s = natsOptions_SetToken(o, cfg.token.c_str());
+  if (s == NATS_OK && !cfg.credentials_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(o, cfg.credentials_file.c_str(), nullptr);
+  }
+  if (s == NATS_OK && !cfg.nkey_seed_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(o, nullptr, cfg.nkey_seed_file.c_str());
+  }
+  if (s == NATS_OK && (cfg.tls || !cfg.ca_file.empty())) s = natsOptions_SetSecure(o, true);
+  if (s == NATS_OK && !cfg.ca_file.empty()) {
+    s = natsOptions_LoadCATrustedCertificates(o, cfg.ca_file.c_str());
+  }
+  if (s == NATS_OK) s = natsOptions_SetTimeout(o, 2000);
+  if (s == NATS_OK) s = natsOptions_SetPingInterval(o, 2000);
+  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(o, 2);
+  return s;
+}
+
+}  // namespace
+
 std::unique_ptr<nats_link> nats_link::connect(const nats_config& cfg, std::size_t max_pending,
                                               std::chrono::milliseconds ack_timeout, callbacks cbs,
                                               std::string& problem) {
@@ -211,26 +244,7 @@ std::unique_ptr<nats_link> nats_link::connect(const nats_config& cfg, std::size_
     problem = std::string(what) + ": " + status_text(s);
     return nullptr;
   };
-  natsStatus s = natsOptions_Create(&st->opts);
-  if (s != NATS_OK) return fail("NATS options", s);
-  std::vector<const char*> servers;
-  for (const auto& url : cfg.servers) servers.push_back(url.c_str());
-  s = natsOptions_SetServers(st->opts, servers.data(), static_cast<int>(servers.size()));
-  if (s == NATS_OK) s = natsOptions_SetName(st->opts, cfg.name.c_str());
-  if (s == NATS_OK && !cfg.user.empty()) {
-    s = natsOptions_SetUserInfo(st->opts, cfg.user.c_str(), cfg.password.c_str());
-  }
-  if (s == NATS_OK && !cfg.token.empty()) s = natsOptions_SetToken(st->opts, cfg.token.c_str());
-  if (s == NATS_OK && !cfg.credentials_file.empty()) {
-    s = natsOptions_SetUserCredentialsFromFiles(st->opts, cfg.credentials_file.c_str(), nullptr);
-  }
-  if (s == NATS_OK && !cfg.nkey_seed_file.empty()) {
-    s = natsOptions_SetUserCredentialsFromFiles(st->opts, nullptr, cfg.nkey_seed_file.c_str());
-  }
-  if (s == NATS_OK && (cfg.tls || !cfg.ca_file.empty())) s = natsOptions_SetSecure(st->opts, true);
-  if (s == NATS_OK && !cfg.ca_file.empty()) {
-    s = natsOptions_LoadCATrustedCertificates(st->opts, cfg.ca_file.c_str());
-  }
+  natsStatus s = make_options(&st->opts, cfg, cfg.name);
   // Reconnect for ever, quickly: the bridge buffers meanwhile.
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(st->opts, -1);
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(st->opts, 100);
@@ -239,40 +253,10 @@ std::unique_ptr<nats_link> nats_link::connect(const nats_config& cfg, std::size_
     s = natsOptions_SetRetryOnFailedConnect(st->opts, true, on_control_connected, st.get());
   }
   if (s == NATS_OK) s = natsOptions_SetClosedCB(st->opts, on_closed, st.get());
-  if (s == NATS_OK) s = natsOptions_SetTimeout(st->opts, 2000);
-  if (s == NATS_OK) s = natsOptions_SetPingInterval(st->opts, 2000);
-  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(st->opts, 2);
-  // No publishing into cnats's reconnect buffer: what is not on the wire stays in the
-  // bridge's own ordered buffer and goes out again after the reconnect, oldest first.
   if (s != NATS_OK) return fail("NATS options", s);
-  // The publisher: the same server and credentials, never reconnected by cnats.
-  s = natsOptions_Create(&st->pub_opts);
-  if (s == NATS_OK) {
-    s = natsOptions_SetServers(st->pub_opts, servers.data(), static_cast<int>(servers.size()));
-  }
-  const std::string pub_name = cfg.name + "-publisher";
-  if (s == NATS_OK) s = natsOptions_SetName(st->pub_opts, pub_name.c_str());
-  if (s == NATS_OK && !cfg.user.empty()) {
-    s = natsOptions_SetUserInfo(st->pub_opts, cfg.user.c_str(), cfg.password.c_str());
-  }
-  if (s == NATS_OK && !cfg.token.empty()) s = natsOptions_SetToken(st->pub_opts, cfg.token.c_str());
-  if (s == NATS_OK && !cfg.credentials_file.empty()) {
-    s = natsOptions_SetUserCredentialsFromFiles(st->pub_opts, cfg.credentials_file.c_str(),
-                                                nullptr);
-  }
-  if (s == NATS_OK && !cfg.nkey_seed_file.empty()) {
-    s = natsOptions_SetUserCredentialsFromFiles(st->pub_opts, nullptr, cfg.nkey_seed_file.c_str());
-  }
-  if (s == NATS_OK && (cfg.tls || !cfg.ca_file.empty())) {
-    s = natsOptions_SetSecure(st->pub_opts, true);
-  }
-  if (s == NATS_OK && !cfg.ca_file.empty()) {
-    s = natsOptions_LoadCATrustedCertificates(st->pub_opts, cfg.ca_file.c_str());
-  }
+  // The publisher: the same servers and credentials, never reconnected by cnats.
+  s = make_options(&st->pub_opts, cfg, cfg.name + "-publisher");
   if (s == NATS_OK) s = natsOptions_SetAllowReconnect(st->pub_opts, false);
-  if (s == NATS_OK) s = natsOptions_SetTimeout(st->pub_opts, 2000);
-  if (s == NATS_OK) s = natsOptions_SetPingInterval(st->pub_opts, 2000);
-  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(st->pub_opts, 2);
   if (s == NATS_OK) s = natsOptions_SetClosedCB(st->pub_opts, on_pub_closed, st.get());
   if (s != NATS_OK) return fail("NATS options", s);
 
