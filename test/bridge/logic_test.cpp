@@ -164,7 +164,7 @@ TEST_SUITE("bridge logic") {
     CHECK(b.next() == nullptr);
   }
 
-  TEST_CASE("outbox: capacity counts events; state messages coalesce; drops make runs") {
+  TEST_CASE("outbox: capacity counts events, state messages coalesce, drops make runs") {
     outbox b(2);
     b.push_control(control_msg(outbound_kind::state, "c1"));
     b.push_control(control_msg(outbound_kind::state, "c2"));  // replaces c1, unsent
