@@ -261,7 +261,7 @@ std::unique_ptr<nats_link> nats_link::connect(const nats_config& cfg, std::size_
   if (s != NATS_OK) return fail("NATS options", s);
 
   s = natsConnection_Connect(&st->nc, st->opts);
-  // With retry on a failed connect, NATS_NOT_YET_CONNECTED: the reconnected callback tells.
+  // With retry on a failed connect, NATS_NOT_YET_CONNECTED: on_control_connected tells.
   if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) return fail("NATS connect", s);
 
   jsOptions jo;
