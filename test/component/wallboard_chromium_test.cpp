@@ -3,11 +3,13 @@
 // simulated PBX; through the DevTools protocol (a WebSocket) the test waits for the DOM to
 // show a queue caller the simulator adds, keeps a screenshot, and waits for the caller to
 // disappear once it hangs up.
+#include "http_test_client.hpp"
 #include "wallboard_support.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -187,6 +189,15 @@ class devtools {
   // Sends a command and returns its "result"; fails the test on an error or at the deadline.
   json::object call(const std::string& method, json::object params, const std::string& session,
                     std::chrono::milliseconds deadline = 5s) {
+    json::object answer = exchange(method, std::move(params), session, deadline);
+    REQUIRE_MESSAGE(!answer.contains("error"), method << " failed: " << json::serialize(answer));
+    return answer.at("result").as_object();
+  }
+
+  // Sends a command and returns the whole answer (with "result" or "error"); fails the test
+  // at the deadline.
+  json::object exchange(const std::string& method, json::object params, const std::string& session,
+                        std::chrono::milliseconds deadline = 5s) {
     const auto id = ++last_id_;
     json::object msg{{"id", id}, {"method", method}, {"params", std::move(params)}};
     if (!session.empty()) msg["sessionId"] = session;
@@ -217,8 +228,7 @@ class devtools {
       const auto* got = o.if_contains("id");
       if (got == nullptr || got->to_number<std::int64_t>() != id) continue;
       beast::get_lowest_layer(ws_).expires_never();
-      REQUIRE_MESSAGE(!o.contains("error"), method << " failed: " << json::serialize(o));
-      return o.at("result").as_object();
+      return std::move(o);
     }
   }
 
@@ -297,10 +307,11 @@ TEST_CASE("ami-wallboard --serve in headless Chromium shows a queue caller, then
   const auto await_in_page = [&](const std::string& js, std::chrono::milliseconds deadline) {
     const auto end = std::chrono::steady_clock::now() + deadline;
     for (;;) {
-      const auto r = dt.call("Runtime.evaluate",
-                             {{"expression", js}, {"awaitPromise", true}, {"returnByValue", true}},
-                             session, deadline + 2s);
-      if (!r.contains("exceptionDetails")) return true;
+      const auto r = dt.exchange(
+          "Runtime.evaluate", {{"expression", js}, {"awaitPromise", true}, {"returnByValue", true}},
+          session, deadline + 2s);
+      const auto* result = r.if_contains("result");
+      if (result != nullptr && !result->as_object().contains("exceptionDetails")) return true;
       if (std::chrono::steady_clock::now() >= end) {
         MESSAGE("page: " << json::serialize(r));
         return false;

@@ -398,8 +398,10 @@ int run_wallboard(const std::vector<std::string>& args, std::ostream& out, std::
     c.async_run(cfg, [&](boost::system::error_code ec) {
       // Ends by itself only when the server refuses the login (or reconnecting is off).
       if (stopping) return;
-      err << "ami-wallboard: the session with " << cfg.redacted() << " ended: " << ec.message()
-          << '\n';
+      err << "ami-wallboard: " << (ever_logged_in ? "the session with " : "cannot log in to ")
+          << cfg.redacted() << ": " << ec.message();
+      if (const std::string m = c.last_error_message(); !m.empty()) err << " (" << m << ")";
+      err << '\n';
       stop(exit_connection);
     });
   };
