@@ -80,7 +80,7 @@ TEST_SUITE("ami-wallboard") {
     const std::string echo = srv.incoming_call("PJSIP/100", "200");  // echo: stays up
     REQUIRE(wait_for_channels(srv, [&](const auto& channels) {
       const auto* c = ami::test::find_channel(channels, echo);
-      return c != nullptr && c->state == 6 && !c->application.empty();
+      return c != nullptr && c->state == 6 && c->application == "Echo";
     }));
 
     wallboard_program p({"--url", srv.url(), "--snapshot", "--json"});
