@@ -219,6 +219,41 @@ TEST_SUITE("ami-wallboard") {
     CHECK(contains(out, "paused (lunch)"));
   }
 
+  TEST_CASE("the live view redraws in place on a terminal, and plain boards when piped") {
+    ami::testing::server srv(call_center_options());
+    srv.start();
+    for (const bool tty : {true, false}) {
+      CAPTURE(tty);
+      ami::tools::wallboard::run_options run;
+      run.tty = tty;
+      wallboard_program p({"--url", srv.url()}, run);
+      REQUIRE(p.url());  // running
+      // Synced: the queue is on the board, with nobody waiting yet.
+      REQUIRE(p.wait_out([](const std::string& out) {
+        return contains(out, "live\n") || contains(out, "live\x1b[K");
+      }));
+      const std::string number = tty ? "5556001" : "5556002";
+      const std::string caller = queue_caller(srv, number);
+      const std::string line = "1. " + caller + " (" + number + ") waiting";
+      REQUIRE(p.wait_out([&](const std::string& out) { return contains(out, line); }));
+      const std::size_t shown = p.out().size();
+      REQUIRE(srv.hangup(caller));
+      // A later board without the caller.
+      REQUIRE(p.wait_out([&](const std::string& out) {
+        const std::string later = out.substr(shown);
+        const auto start = later.rfind(tty ? "\x1b[H" : "---- ");
+        const auto end = later.find(tty ? "\x1b[J" : "CALLS", start);
+        return start != std::string::npos && end != std::string::npos &&
+               !contains(later.substr(start, end - start), caller) &&
+               contains(later.substr(start, end - start), "QUEUES");
+      }));
+      p.stop();
+      REQUIRE(p.wait() == 0);
+      const std::string out = p.out();
+      CHECK(contains(out, "\x1b[") == tty);  // escape codes only on a terminal
+    }
+  }
+
   TEST_CASE("--demo --snapshot --json: the embedded call center has its three queues") {
     ami::tools::wallboard::run_options run;
     run.demo_warmup = 300ms;

@@ -85,19 +85,54 @@ inline std::string queue_caller(ami::testing::server& srv, const std::string& nu
   return name;
 }
 
+// A stream buffer that other threads may read while the program writes to it, and wait on.
+class shared_text : public std::streambuf {
+ public:
+  std::string text() const {
+    std::lock_guard<std::mutex> lock(m_);
+    return text_;
+  }
+  // Waits until the text so far satisfies pred; false at the deadline.
+  bool wait(const std::function<bool(const std::string&)>& pred,
+            std::chrono::milliseconds deadline) {
+    std::unique_lock<std::mutex> lock(m_);
+    return cv_.wait_for(lock, deadline, [&] { return pred(text_); });
+  }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (ch == traits_type::eof()) return traits_type::not_eof(ch);
+    const char c = traits_type::to_char_type(ch);
+    xsputn(&c, 1);
+    return ch;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::lock_guard<std::mutex> lock(m_);
+    text_.append(s, static_cast<std::size_t>(n));
+    cv_.notify_all();
+    return n;
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::condition_variable cv_;
+  std::string text_;
+};
+
 // ami-wallboard on its own thread. The streams live in shared state, so that a run which
 // misses its deadline cannot outlive them; with --serve, the page's URL and the stop
-// function arrive through on_serving.
+// function arrive through on_running.
 class wallboard_program {
  public:
   explicit wallboard_program(std::vector<std::string> args,
                              ami::tools::wallboard::run_options run = {})
       : st_(std::make_shared<state>()) {
     finished_ = st_->done.get_future();
-    run.on_serving = [st = st_](const std::string& url, std::function<void()> stop) {
+    run.on_running = [st = st_](const std::string& url, std::function<void()> stop) {
       std::lock_guard<std::mutex> lock(st->m);
       st->url = url;
       st->stop = std::move(stop);
+      st->running = true;
       st->cv.notify_all();
     };
     std::thread([st = st_, args = std::move(args), run] {
@@ -121,11 +156,12 @@ class wallboard_program {
   wallboard_program(const wallboard_program&) = delete;
   wallboard_program& operator=(const wallboard_program&) = delete;
 
-  // The page's URL once serving; nullopt when the program ended first or the deadline passed.
+  // The page's URL (empty without --serve) once running; nullopt when the program ended
+  // first or the deadline passed.
   std::optional<std::string> url(std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
     std::unique_lock<std::mutex> lock(st_->m);
-    st_->cv.wait_for(lock, deadline, [&] { return !st_->url.empty() || st_->ended; });
-    if (st_->url.empty()) return std::nullopt;
+    st_->cv.wait_for(lock, deadline, [&] { return st_->running || st_->ended; });
+    if (!st_->running) return std::nullopt;
     return st_->url;
   }
   void stop() {
@@ -142,19 +178,27 @@ class wallboard_program {
     if (!status_) status_ = finished_.get();
     return status_;
   }
+  // The output so far (any time), and a wait for it to say something.
+  std::string out() const { return st_->out_text.text(); }
+  bool wait_out(const std::function<bool(const std::string&)>& pred,
+                std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
+    return st_->out_text.wait(pred, deadline);
+  }
   // Only once wait() returned a status.
-  std::string out() const { return st_->out.str(); }
   std::string err() const { return st_->err.str(); }
 
  private:
   struct state {
-    std::ostringstream out, err;
+    shared_text out_text;
+    std::ostream out{&out_text};
+    std::ostringstream err;
     std::promise<int> done;
     std::mutex m;
     std::condition_variable cv;
     std::string url;
     std::function<void()> stop;
     bool ended = false;
+    bool running = false;
   };
   std::shared_ptr<state> st_;
   std::future<int> finished_;

@@ -167,7 +167,7 @@ bool is_loopback(const std::string& host) {
   return !ec && a.is_loopback();
 }
 
-// The stop function handed to on_serving: it reaches the io_context only while it exists.
+// The stop function handed to on_running: it reaches the io_context only while it exists.
 struct remote_stop {
   std::mutex m;
   asio::io_context* io = nullptr;
@@ -319,14 +319,18 @@ int run_wallboard(const std::vector<std::string>& args, std::ostream& out, std::
         request_draw();
         if (web) web->publish();
       });
+  // A first login that fails ends the program; later losses reconnect.
+  const auto session_failed = [&](const boost::system::error_code& ec) {
+    err << "ami-wallboard: " << (ever_logged_in ? "the session with " : "cannot log in to ")
+        << cfg.redacted() << ": " << ec.message();
+    if (const std::string m = c.last_error_message(); !m.empty()) err << " (" << m << ")";
+    err << '\n';
+    stop(exit_connection);
+  };
   boost::signals2::scoped_connection transitions = c.on_transition([&](const state_transition& t) {
     if (stopping) return;
     if (t.state == connection_state::logged_in) ever_logged_in = true;
-    if (t.state != connection_state::backing_off || ever_logged_in) return;
-    std::string why = "cannot log in to " + cfg.redacted() + ": " + t.reason.message();
-    if (const std::string m = c.last_error_message(); !m.empty()) why += " (" + m + ")";
-    err << "ami-wallboard: " << why << '\n';
-    stop(exit_connection);
+    if (t.state == connection_state::backing_off && !ever_logged_in) session_failed(t.reason);
   });
   boost::signals2::scoped_connection synced =
       pbx.on_sync_finished([&](const ami::live::sync_report& r) {
@@ -381,9 +385,6 @@ int run_wallboard(const std::vector<std::string>& args, std::ostream& out, std::
     out << "ami-wallboard: serving " << url
         << (o.token ? " (the API needs the token: open " + url + "?token=...)" : std::string())
         << std::endl;
-    std::lock_guard<std::mutex> lock(stopper->m);
-    stopper->io = &io;
-    stopper->stop = [&stop] { stop(exit_ok); };
   }
   if (o.demo) {
     traffic.emplace(io.get_executor(), *demo, c);
@@ -397,12 +398,7 @@ int run_wallboard(const std::vector<std::string>& args, std::ostream& out, std::
   const auto connect = [&] {
     c.async_run(cfg, [&](boost::system::error_code ec) {
       // Ends by itself only when the server refuses the login (or reconnecting is off).
-      if (stopping) return;
-      err << "ami-wallboard: " << (ever_logged_in ? "the session with " : "cannot log in to ")
-          << cfg.redacted() << ": " << ec.message();
-      if (const std::string m = c.last_error_message(); !m.empty()) err << " (" << m << ")";
-      err << '\n';
-      stop(exit_connection);
+      if (!stopping) session_failed(ec);
     });
   };
   if (o.demo && o.snapshot && run.demo_warmup.count() > 0) {
@@ -421,8 +417,13 @@ int run_wallboard(const std::vector<std::string>& args, std::ostream& out, std::
       stop(exit_ok);
     });
   }
-  if (web && run.on_serving) {
-    run.on_serving(serve_url, [stopper] { (*stopper)(); });
+  if (run.on_running) {
+    {
+      std::lock_guard<std::mutex> lock(stopper->m);
+      stopper->io = &io;
+      stopper->stop = [&stop] { stop(exit_ok); };
+    }
+    run.on_running(serve_url, [stopper] { (*stopper)(); });
   }
   io.run();
   stopper->detach();

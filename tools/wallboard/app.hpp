@@ -28,10 +28,11 @@ struct run_options {
   // --demo --snapshot: how long the call center runs before the wallboard connects, so that
   // the snapshot shows callers waiting and calls up rather than calls just ringing in.
   std::chrono::milliseconds demo_warmup{3000};
-  // With --serve: called once the server listens, with the page's URL (no token in it) and
-  // a function that ends the program as a signal would. The function may be called from any
-  // thread, also after run_wallboard() returned (it then does nothing).
-  std::function<void(const std::string& url, std::function<void()> stop)> on_serving;
+  // Called once the program runs (with --serve, once the server listens), with the page's
+  // URL (empty without --serve; no token in it) and a function that ends the program as a
+  // signal would. The function may be called from any thread, also after run_wallboard()
+  // returned (it then does nothing).
+  std::function<void(const std::string& url, std::function<void()> stop)> on_running;
 };
 
 // args are argv[1..]. The view, snapshot or server notes go to `out`; connection states and
