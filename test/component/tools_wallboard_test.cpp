@@ -226,6 +226,7 @@ TEST_SUITE("ami-wallboard") {
       CAPTURE(tty);
       ami::tools::wallboard::run_options run;
       run.tty = tty;
+      run.board_gap = 20ms;
       wallboard_program p({"--url", srv.url()}, run);
       REQUIRE(p.url());  // running
       // Synced: the queue is on the board, with nobody waiting yet.

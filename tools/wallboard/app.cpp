@@ -268,7 +268,8 @@ int run_wallboard(const std::vector<std::string>& args, std::ostream& out, std::
     }
   };
   // Boards follow changes, at most one per gap (a terminal redraws more often).
-  const auto gap = redraw ? std::chrono::milliseconds(250) : std::chrono::milliseconds(1000);
+  const auto gap = run.board_gap.value_or(redraw ? std::chrono::milliseconds(250)
+                                                 : std::chrono::milliseconds(1000));
   const auto request_draw = [&] {
     if (!live_view || stopping || draw_due) return;
     draw_due = true;

@@ -4,7 +4,9 @@
 
 #include "../args.hpp"
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -21,6 +23,9 @@ struct run_options {
   // The output is a terminal: the live view is redrawn in place (ANSI) rather than printed
   // as plain lines.
   bool tty = false;
+  // The shortest time between two boards of the live view (unset: 250 ms on a terminal,
+  // 1 s piped).
+  std::optional<std::chrono::milliseconds> board_gap;
   // Events per second of the --demo PBX's load generator (the `callcenter` queue).
   double demo_rate = 20;
   // The pace of the --demo callers (one step places a caller or not, hangs up due ones).
