@@ -29,7 +29,6 @@ struct web_fixture {
   explicit web_fixture(web_options o = {}) {
     server.emplace(io.get_executor(), std::move(o), [this] {
       std::lock_guard<std::mutex> lock(m);
-      ++rendered;
       return document;
     });
     port = server->start().port();
@@ -48,8 +47,8 @@ struct web_fixture {
     std::lock_guard<std::mutex> lock(m);
     document = std::move(doc);
   }
-  // Waits (condition-free: the count is read under the lock) until the server has this many
-  // open streams.
+  // Waits until the server has this many open streams (it has no signal for it: the count
+  // is an atomic the test reads).
   bool wait_streams(std::size_t n, std::chrono::milliseconds deadline = 5s) {
     const auto end = std::chrono::steady_clock::now() + deadline;
     while (server->streams() != n) {
@@ -63,7 +62,6 @@ struct web_fixture {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
   std::mutex m;
   std::string document = R"({"n":0})";
-  int rendered = 0;
   std::optional<web_server> server;
   unsigned short port = 0;
   std::thread thread;
