@@ -4,7 +4,7 @@
 #pragma once
 
 #include "args.hpp"
-#include "json_writer.hpp"
+#include "json.hpp"
 #include "tls_options.hpp"
 
 #include "ami/action.hpp"
@@ -231,22 +231,19 @@ inline void print_text(std::ostream& out, const message& m) {
 
 inline void print_json(std::ostream& out, const message& m,
                        const std::vector<std::string>* output) {
-  std::string line;
-  json_writer w(line);
-  w.begin_object().member("kind", ami::to_string(m.kind())).key("fields").begin_array();
-  for (const field& f : m) w.begin_array().value(f.name).value(f.value).end_array();
-  w.end_array();
-  if (output != nullptr) {
-    w.key("output").begin_array();
-    for (const auto& l : *output) w.value(l);
-    w.end_array();
-  } else if (!m.lines().empty()) {
-    w.key("lines").begin_array();
-    for (const auto l : m.lines()) w.value(l);
-    w.end_array();
+  boost::json::object doc;
+  doc["kind"] = ami::to_string(m.kind());
+  boost::json::array fields;
+  for (const field& f : m) {
+    fields.push_back(boost::json::array{json_string(f.name), json_string(f.value)});
   }
-  w.end_object();
-  out << line << '\n';
+  doc["fields"] = std::move(fields);
+  if (output != nullptr) {
+    doc["output"] = json_strings(*output);
+  } else if (!m.lines().empty()) {
+    doc["lines"] = json_strings(m.lines());
+  }
+  out << json_text(doc) << '\n';
 }
 
 inline void print_answer(std::ostream& out, const options& o, const response& r) {

@@ -1,6 +1,6 @@
 // ami-decode: turns raw AMI bytes (a capture of either side of a connection) into one JSON
 // object per message, or into counts with --summary.
-#include "json_writer.hpp"
+#include "json.hpp"
 
 #include "ami/error.hpp"
 #include "ami/message.hpp"
@@ -93,54 +93,56 @@ struct summary {
   }
 
   void write(std::string& out) const {
-    ami::tools::json_writer w(out);
-    w.begin_object().member("messages", messages).key("kinds").begin_object();
+    boost::json::object kinds;
     for (const auto k : all_kinds) {
-      w.member(ami::to_string(k), by_kind[static_cast<std::size_t>(k)]);
+      kinds[ami::to_string(k)] = by_kind[static_cast<std::size_t>(k)];
     }
-    w.end_object().key("events").begin_object();
-    for (const auto& [name, n] : events) w.member(name, n);
-    w.end_object().key("errors").begin_object();
-    for (const auto& [name, n] : errors) w.member(name, n);
-    w.end_object().end_object();
+    boost::json::object doc;
+    doc["messages"] = messages;
+    doc["kinds"] = std::move(kinds);
+    doc["events"] = counts_object(events);
+    doc["errors"] = counts_object(errors);
+    out += ami::tools::json_text(doc);
     out.push_back('\n');
+  }
+
+  static boost::json::object counts_object(
+      const std::map<std::string, std::size_t, std::less<>>& counts) {
+    boost::json::object o;
+    for (const auto& [name, n] : counts) o[ami::tools::json_string(name)] = n;
+    return o;
   }
 };
 
-void write_strings(ami::tools::json_writer& w, const std::vector<std::string_view>& items) {
-  w.begin_array();
-  for (const auto s : items) w.value(s);
-  w.end_array();
-}
-
 void write_message(std::string& out, const ami::message& m) {
-  ami::tools::json_writer w(out);
-  w.begin_object().member("kind", ami::to_string(m.kind()));
+  boost::json::object doc;
+  doc["kind"] = ami::to_string(m.kind());
   if (m.kind() == ami::message_kind::banner) {
     const std::string_view line = m.lines().empty() ? std::string_view{} : m.lines().front();
-    w.member("banner", line).key("version");
+    doc["banner"] = ami::tools::json_string(line);
     const auto b = ami::proto::parse_banner(line);
-    if (b.protocol) {
-      w.value(b.protocol->to_string());
-    } else {
-      w.null();
-    }
+    doc["version"] = b.protocol ? boost::json::value(b.protocol->to_string()) : nullptr;
   }
-  w.key("fields").begin_array();
-  for (const auto& f : m) w.begin_array().value(f.name).value(f.value).end_array();
-  w.end_array();
+  boost::json::array fields;
+  for (const auto& f : m) {
+    fields.push_back(
+        boost::json::array{ami::tools::json_string(f.name), ami::tools::json_string(f.value)});
+  }
+  doc["fields"] = std::move(fields);
   if (m.kind() == ami::message_kind::text) {
-    write_strings(w.key("lines"), m.lines());
+    doc["lines"] = ami::tools::json_strings(m.lines());
   } else if (m.kind() != ami::message_kind::banner && !m.lines().empty()) {
-    write_strings(w.key("output"), m.lines());
+    doc["output"] = ami::tools::json_strings(m.lines());
   }
-  w.end_object();
+  out += ami::tools::json_text(doc);
   out.push_back('\n');
 }
 
 void write_error(std::string& out, ami::error e) {
-  ami::tools::json_writer w(out);
-  w.begin_object().member("kind", "error").member("error", ami::error_name(e)).end_object();
+  boost::json::object doc;
+  doc["kind"] = "error";
+  doc["error"] = ami::error_name(e);
+  out += ami::tools::json_text(doc);
   out.push_back('\n');
 }
 

@@ -6,7 +6,7 @@
 
 #include "args.hpp"
 #include "demo_pbx.hpp"
-#include "json_writer.hpp"
+#include "json.hpp"
 #include "tls_options.hpp"
 
 #include "ami/client.hpp"
@@ -371,29 +371,20 @@ struct outcome_report {
 };
 
 inline void print_json(std::ostream& out, const options& o, const outcome_report& r) {
-  std::string line;
-  json_writer w(line);
-  w.begin_object().member("outcome", r.outcome);
-  if (r.reason) {
-    w.member("reason", *r.reason);
-  } else {
-    w.key("reason").null();
-  }
-  if (!r.response.empty()) w.member("response", r.response);
-  w.member("from", o.from).member("to", o.to).member("context", o.context);
-  if (!r.channel.empty()) w.member("channel", r.channel);
-  if (!r.uniqueid.empty()) w.member("uniqueid", r.uniqueid);
-  if (!r.message.empty()) w.member("message", r.message);
-  w.member("bridged", r.bridged);
-  if (!r.peer.empty()) w.member("peer", r.peer);
-  // json_writer writes no fractions: "seconds" comes last and the object is closed here.
-  if (r.seconds) {
-    line += ",";
-    append_json_string(line, "seconds");
-    line += ":" + fixed(*r.seconds, 3);
-  }
-  line += "}";
-  out << line << std::endl;
+  boost::json::object doc;
+  doc["outcome"] = json_string(r.outcome);
+  doc["reason"] = r.reason ? boost::json::value(*r.reason) : nullptr;
+  if (!r.response.empty()) doc["response"] = json_string(r.response);
+  doc["from"] = json_string(o.from);
+  doc["to"] = json_string(o.to);
+  doc["context"] = json_string(o.context);
+  if (!r.channel.empty()) doc["channel"] = json_string(r.channel);
+  if (!r.uniqueid.empty()) doc["uniqueid"] = json_string(r.uniqueid);
+  if (!r.message.empty()) doc["message"] = json_string(r.message);
+  doc["bridged"] = r.bridged;
+  if (!r.peer.empty()) doc["peer"] = json_string(r.peer);
+  if (r.seconds) doc["seconds"] = json_rounded(*r.seconds, 3);
+  out << json_text(doc) << std::endl;
 }
 
 inline void print_text(std::ostream& out, const outcome_report& r) {

@@ -4,8 +4,9 @@
 #pragma once
 
 #include "args.hpp"
+#include "clock_text.hpp"
 #include "demo_pbx.hpp"
-#include "json_writer.hpp"
+#include "json.hpp"
 #include "tls_options.hpp"
 
 #include "ami/client.hpp"
@@ -211,32 +212,6 @@ inline std::string fixed(double v, int decimals) {
   return buf;
 }
 
-// "14:03:07.250" in local time.
-inline std::string local_time(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  localtime_r(&secs, &tm);
-  char buf[64];  // room for any int the format could print
-  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms));
-  return buf;
-}
-
-// "2024-05-01T14:03:07.250Z" (UTC).
-inline std::string utc_time(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];  // room for any int the format could print
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
-
 // The headers a compact line shows, in this order, when the event has them.
 constexpr std::string_view key_headers[] = {
     "Channel",        "DestChannel", "ChannelStateDesc", "CallerIDNum",
@@ -300,10 +275,7 @@ inline std::string compact_line(const event& e, std::chrono::system_clock::time_
 // {"time":"...","event":"Name","headers":{"Key":"value","Repeated":["a","b"]}}: headers in
 // the order of their first appearance, the Event header left out (it is "event").
 inline std::string json_line(const event& e, std::chrono::system_clock::time_point t) {
-  std::string line;
-  json_writer w(line);
-  w.begin_object().member("time", utc_time(t)).member("event", e.name()).key("headers");
-  w.begin_object();
+  boost::json::object headers;
   std::vector<std::string_view> done;
   for (std::size_t i = 0; i < e.size(); ++i) {
     const field& f = e[i];
@@ -313,17 +285,15 @@ inline std::string json_line(const event& e, std::chrono::system_clock::time_poi
     if (seen) continue;
     done.push_back(f.name);
     const auto all = e.get_all(f.name);
-    w.key(f.name);
-    if (all.size() == 1) {
-      w.value(all.front());
-    } else {
-      w.begin_array();
-      for (const auto v : all) w.value(v);
-      w.end_array();
-    }
+    boost::json::value v = all.size() == 1 ? boost::json::value(json_string(all.front()))
+                                           : boost::json::value(json_strings(all));
+    headers[json_string(f.name)] = std::move(v);
   }
-  w.end_object().end_object();
-  return line;
+  boost::json::object doc;
+  doc["time"] = utc_time(t);
+  doc["event"] = json_string(e.name());
+  doc["headers"] = std::move(headers);
+  return json_text(doc);
 }
 
 // Counts events by name, per second and in total.
@@ -341,11 +311,11 @@ class rate_stats {
     const auto ranked = by_count(second_);
     std::string line;
     if (json) {
-      json_writer w(line);
-      w.begin_object().member("time", utc_time(t)).member("events", second_total_);
-      w.key("by_name").begin_object();
-      for (const auto& [name, n] : ranked) w.member(name, n);
-      w.end_object().end_object();
+      boost::json::object doc;
+      doc["time"] = utc_time(t);
+      doc["events"] = second_total_;
+      doc["by_name"] = counts_object(ranked);
+      line = json_text(doc);
     } else {
       // The busiest names only, to keep one line per second; the summary has them all.
       line = local_time(t).substr(0, 8) + "  " + std::to_string(second_total_) + " events/s";
@@ -364,15 +334,13 @@ class rate_stats {
     const auto ranked = by_count(total_);
     const double rate = seconds > 0 ? static_cast<double>(grand_total_) / seconds : 0.0;
     if (json) {
-      std::string line;
-      json_writer w(line);
-      w.begin_object().member("summary", true).member("events", grand_total_);
-      w.key("by_name").begin_object();
-      for (const auto& [name, n] : ranked) w.member(name, n);
-      w.end_object();
-      // json_writer writes no fractions: these come last and the object is closed here.
-      line += ",\"seconds\":" + fixed(seconds, 3) + ",\"rate\":" + fixed(rate, 2) + "}";
-      out << line << std::endl;
+      boost::json::object doc;
+      doc["summary"] = true;
+      doc["events"] = grand_total_;
+      doc["by_name"] = counts_object(ranked);
+      doc["seconds"] = json_rounded(seconds, 3);
+      doc["rate"] = json_rounded(rate, 2);
+      out << json_text(doc) << std::endl;
       return;
     }
     out << "summary: " << grand_total_ << " events in " << fixed(seconds, 2) << " s ("
@@ -389,6 +357,14 @@ class rate_stats {
 
  private:
   using counts = std::map<std::string, std::uint64_t>;
+
+  // Names in their ranked order (a JSON object keeps the order it was built in).
+  static boost::json::object counts_object(
+      const std::vector<std::pair<std::string, std::uint64_t>>& ranked) {
+    boost::json::object o;
+    for (const auto& [name, n] : ranked) o[json_string(name)] = n;
+    return o;
+  }
 
   // Most frequent first, then by name.
   static std::vector<std::pair<std::string, std::uint64_t>> by_count(const counts& c) {
@@ -421,7 +397,7 @@ inline int run_events(const std::vector<std::string>& args, std::ostream& out, s
     return exit_ok;
   }
   const auto note = [&err](const std::string& text) {
-    err << "ami-events: " << detail::local_time(std::chrono::system_clock::now()) << ' ' << text
+    err << "ami-events: " << local_time(std::chrono::system_clock::now()) << ' ' << text
         << std::endl;
   };
 

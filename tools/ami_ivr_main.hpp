@@ -8,7 +8,7 @@
 
 #include "args.hpp"
 #include "demo_pbx.hpp"
-#include "json_writer.hpp"
+#include "json.hpp"
 
 #include "ami/agi/async_agi.hpp"
 #include "ami/agi/commands.hpp"
@@ -102,17 +102,22 @@ inline std::string error_text(const boost::system::error_code& ec) {
 }
 
 inline std::string to_json(const call_record& r) {
-  std::string out;
-  json_writer w(out);
-  w.begin_object().member("channel", r.channel).member("transport", r.transport);
-  w.key("commands").begin_array();
+  boost::json::object doc;
+  doc["channel"] = json_string(r.channel);
+  doc["transport"] = json_string(r.transport);
+  boost::json::array commands;
   for (const auto& s : r.steps) {
-    w.begin_object().member("command", s.command).member("code", s.code).member("result", s.result);
-    if (!s.error.empty()) w.member("error", s.error);
-    w.end_object();
+    boost::json::object step;
+    step["command"] = json_string(s.command);
+    step["code"] = s.code;
+    step["result"] = json_string(s.result);
+    if (!s.error.empty()) step["error"] = json_string(s.error);
+    commands.push_back(std::move(step));
   }
-  w.end_array().member("digits", r.digits).member("end", r.end).end_object();
-  return out;
+  doc["commands"] = std::move(commands);
+  doc["digits"] = json_string(r.digits);
+  doc["end"] = json_string(r.end);
+  return json_text(doc);
 }
 
 inline std::string to_text(const call_record& r) {

@@ -5,9 +5,7 @@
 
 #include "ami/testing/server.hpp"
 
-// The one translation unit of the component tests that compiles Boost.JSON (header-only
-// use); tools_events_test.cpp uses it through <boost/json.hpp>.
-#include <boost/json/src.hpp>
+#include <boost/json.hpp>
 
 #include <doctest/doctest.h>
 

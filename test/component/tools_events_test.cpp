@@ -7,7 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/json.hpp>  // compiled once, in tools_dial_test.cpp
+#include <boost/json.hpp>
 
 #include <doctest/doctest.h>
 

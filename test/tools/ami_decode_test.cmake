@@ -157,14 +157,15 @@ elseif(CASE STREQUAL "two_files")
 
 elseif(CASE STREQUAL "malformed")
   # Valid messages (one with control characters and invalid UTF-8, a legacy Command answer,
-  # a text message), then a message cut off by the end of the file.
+  # a text message), then a message cut off by the end of the file. A byte that is not
+  # UTF-8 (0xff) comes out as the code point of its value (U+00FF, "ÿ").
   run_tool(ARGS ${DATA}/malformed.raw)
   expect_exit(1)
   read_lines()
   expect_line_count(6)
   expect_line(0 "${banner_13}")
   expect_line(1 [=[^{"kind":"response",]=])
-  expect_line(2 [=[\["Data","tab\\u0009here ctl\\u0001 bad\\u00ff utf8 é quote\\" backslash\\\\ end"\]]=])
+  expect_line(2 [=[\["Data","tab\\there ctl\\u0001 badÿ utf8 é quote\\" backslash\\\\ end"\]]=])
   expect_line(3 [=[^{"kind":"response","fields":\[\["Response","Follows"\],\["Privilege","Command"\],\["ActionID","5"\]\],"output":\["line one","line \\"two\\""\]}$]=])
   expect_line(4 [=[^{"kind":"text","fields":\[\],"lines":\["support has 0 calls .*","   No Members"\]}$]=])
   expect_line(5 [=[^{"kind":"error","error":"incomplete_message"}$]=])
