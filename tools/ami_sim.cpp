@@ -10,7 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/json/src.hpp>
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <cstdio>
