@@ -275,20 +275,8 @@ inline std::string compact_line(const event& e, std::chrono::system_clock::time_
 // {"time":"...","event":"Name","headers":{"Key":"value","Repeated":["a","b"]}}: headers in
 // the order of their first appearance, the Event header left out (it is "event").
 inline std::string json_line(const event& e, std::chrono::system_clock::time_point t) {
-  boost::json::object headers;
-  std::vector<std::string_view> done;
-  for (std::size_t i = 0; i < e.size(); ++i) {
-    const field& f = e[i];
-    if (i == 0 && iequals(f.name, "Event")) continue;
-    const bool seen = std::any_of(done.begin(), done.end(),
-                                  [&](std::string_view k) { return iequals(k, f.name); });
-    if (seen) continue;
-    done.push_back(f.name);
-    const auto all = e.get_all(f.name);
-    boost::json::value v = all.size() == 1 ? boost::json::value(json_string(all.front()))
-                                           : boost::json::value(json_strings(all));
-    headers[json_string(f.name)] = std::move(v);
-  }
+  const bool event_first = e.size() > 0 && iequals(e[0].name, "Event");
+  auto headers = headers_object(e, {}, event_first ? 1 : 0);
   boost::json::object doc;
   doc["time"] = utc_time(t);
   doc["event"] = json_string(e.name());

@@ -2,12 +2,16 @@
 // while JSON text must be: json_string() turns any bytes into a valid string value.
 #pragma once
 
+#include "ami/message.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <string>
@@ -47,13 +51,16 @@ inline std::size_t utf8_sequence_length(std::string_view s) noexcept {
   return len;
 }
 
-// `s` as a JSON string value. Well-formed UTF-8 is kept as is; a byte that is not part of
-// it stands for the code point of the same number (U+0080 to U+00FF, as in Latin-1), so
-// nothing is lost and the serialized text stays valid JSON. (Boost.JSON copies the bytes of
-// a string verbatim, so invalid UTF-8 must not reach it.)
-inline boost::json::string json_string(std::string_view s) {
-  boost::json::string out;
-  out.reserve(s.size());
+// `s` as a JSON string value (in `sp`'s storage). Well-formed UTF-8 is kept as is; a byte
+// that is not part of it stands for the code point of the same number (U+0080 to U+00FF, as
+// in Latin-1), so nothing is lost and the serialized text stays valid JSON. (Boost.JSON copies
+// the bytes of a string verbatim, so invalid UTF-8 must not reach it.)
+inline boost::json::string json_string(std::string_view s, boost::json::storage_ptr sp = {}) {
+  const bool ascii =
+      std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) return boost::json::string(s, std::move(sp));  // the common case, one copy
+  boost::json::string out(std::move(sp));
+  out.reserve(s.size() + 8);
   std::size_t i = 0;
   while (i < s.size()) {
     const std::size_t n = utf8_sequence_length(s.substr(i));
@@ -68,6 +75,32 @@ inline boost::json::string json_string(std::string_view s) {
     ++i;
   }
   return out;
+}
+
+// The fields of an AMI message as an object: name -> value as sent, a name that repeats ->
+// an array of its values in wire order (at the place of its first appearance). `skip` leading
+// fields are left out (ami-events puts the Event header elsewhere).
+inline boost::json::object headers_object(const ami::message& m, boost::json::storage_ptr sp = {},
+                                          std::size_t skip = 0) {
+  boost::json::object o(std::move(sp));
+  o.reserve(m.size());
+  for (std::size_t i = skip; i < m.size(); ++i) {
+    const field& f = m[i];
+    boost::json::string key = json_string(f.name, o.storage());
+    const auto it = o.find(key);
+    if (it == o.end()) {
+      o.emplace(std::move(key), json_string(f.value, o.storage()));
+      continue;
+    }
+    boost::json::value& v = it->value();
+    if (!v.is_array()) {
+      boost::json::array a(o.storage());
+      a.emplace_back(std::move(v));
+      v = std::move(a);
+    }
+    v.get_array().emplace_back(json_string(f.value, o.storage()));
+  }
+  return o;
 }
 
 // An array of json_string() values.

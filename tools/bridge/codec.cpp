@@ -1,6 +1,6 @@
 #include "codec.hpp"
 
-#include "../json_writer.hpp"
+#include "../json.hpp"
 
 #include "ami/error.hpp"
 
@@ -14,71 +14,13 @@ namespace ami::bridge {
 
 namespace json = boost::json;
 
-namespace {
-
-// Valid UTF-8 is kept; any other byte becomes U+0080..U+00FF (two UTF-8 bytes).
-json::string to_json_string(std::string_view s, json::storage_ptr sp) {
-  const bool ascii =
-      std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (ascii) return json::string(s, std::move(sp));
-  json::string out(std::move(sp));
-  out.reserve(s.size() + 8);
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-      ++i;
-    } else if (const std::size_t n = ami::tools::utf8_sequence_length(s.substr(i)); n != 0) {
-      out.append(s.substr(i, n));
-      i += n;
-    } else {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-      ++i;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-namespace {
-
-void fill_headers(json::object& o, const ami::message& m) {
-  o.reserve(m.size());
-  for (const auto& f : m) {
-    json::string key = to_json_string(f.name, o.storage());
-    auto it = o.find(key);
-    if (it == o.end()) {
-      o.emplace(std::move(key), to_json_string(f.value, o.storage()));
-      continue;
-    }
-    json::value& v = it->value();
-    if (!v.is_array()) {
-      json::array a(o.storage());
-      a.emplace_back(std::move(v));
-      v = std::move(a);
-    }
-    v.get_array().emplace_back(to_json_string(f.value, o.storage()));
-  }
-}
-
-}  // namespace
-
-json::object headers_object(const ami::message& m) {
-  json::object o;
-  fill_headers(o, m);
-  return o;
-}
+json::object headers_object(const ami::message& m) { return ami::tools::headers_object(m); }
 
 std::string event_json(const ami::message& m) {
   // One arena for the whole object: it is built, written out and dropped.
   unsigned char arena[4096];
   json::monotonic_resource mr(arena, sizeof arena);
-  json::object o(&mr);
-  fill_headers(o, m);
-  return json::serialize(o);
+  return json::serialize(ami::tools::headers_object(m, &mr));
 }
 
 const char* to_string(request_error e) noexcept {
@@ -191,7 +133,7 @@ std::string response_json(const ami::response& r) {
   const auto lines = r.output();
   if (!lines.empty()) {
     json::array out;
-    for (const auto& l : lines) out.emplace_back(to_json_string(l, out.storage()));
+    for (const auto& l : lines) out.emplace_back(ami::tools::json_string(l, out.storage()));
     o["output"] = std::move(out);
   }
   return json::serialize(o);
@@ -200,7 +142,7 @@ std::string response_json(const ami::response& r) {
 std::string error_json(request_error e, std::string_view message, const ami::response* answered) {
   json::object o;
   o["error"] = to_string(e);
-  o["message"] = to_json_string(message, o.storage());
+  o["message"] = ami::tools::json_string(message, o.storage());
   if (answered != nullptr && !answered->empty()) {
     o["response"] = headers_object(answered->msg());
     if (!answered->events().empty() || answered->complete() != nullptr) {
