@@ -66,12 +66,12 @@ class stream_reader {
     }
   }
   ~stream_reader() {
+    // Unsubscribed and closed first: cnats frees the messages still queued for the reader.
+    if (sub_ != nullptr) natsSubscription_Unsubscribe(sub_);
+    if (nc_ != nullptr) natsConnection_Close(nc_);
     if (sub_ != nullptr) natsSubscription_Destroy(sub_);
     if (js_ != nullptr) jsCtx_Destroy(js_);
-    if (nc_ != nullptr) {
-      natsConnection_Close(nc_);
-      natsConnection_Destroy(nc_);
-    }
+    if (nc_ != nullptr) natsConnection_Destroy(nc_);
   }
   stream_reader(const stream_reader&) = delete;
   stream_reader& operator=(const stream_reader&) = delete;

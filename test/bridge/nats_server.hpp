@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -32,8 +33,17 @@ class nats_server {
     char tmpl[] = "/tmp/ami-bridge-nats-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
-    port_ = free_port();
-    start();
+    // Another process may take the port between the check and the server's bind: try
+    // another one then.
+    for (int attempt = 0;; ++attempt) {
+      port_ = free_port();
+      try {
+        start();
+        return;
+      } catch (const std::runtime_error&) {
+        if (attempt == 9 || log_.find("address already in use") == std::string::npos) throw;
+      }
+    }
   }
   ~nats_server() {
     stop();
@@ -120,20 +130,22 @@ class nats_server {
     return true;
   }
 
+  // A port below Linux's ephemeral range (32768 and up), so that the outgoing connections
+  // of the tests themselves cannot be given it meanwhile; free when checked.
   static unsigned short free_port() {
-    const int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    std::random_device rd;
+    for (int i = 0; i < 100; ++i) {
+      const auto port = static_cast<unsigned short>(20000 + rd() % 12000);
+      const int s = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(port);
+      const bool ok = bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
       close(s);
-      throw std::runtime_error("no free port");
+      if (ok) return port;
     }
-    close(s);
-    return ntohs(a.sin_port);
+    throw std::runtime_error("no free port");
   }
 
   std::string dir_;

@@ -82,6 +82,14 @@ struct nats_link::state {
 
   void run_publisher();
 
+  // The publishes a closed context still waits for: taken from cnats and freed (they are
+  // the bridge's to send again; the context would keep them, and itself, alive).
+  static void drop_pending(jsCtx* js) {
+    if (js == nullptr) return;
+    natsMsgList pending{};
+    if (js_PublishAsyncGetPendingList(&pending, js) == NATS_OK) natsMsgList_Destroy(&pending);
+  }
+
   ~state() {
     {
       const std::lock_guard<std::mutex> lock(mutex);
@@ -95,6 +103,7 @@ struct nats_link::state {
       std::unique_lock<std::mutex> lock(mutex);
       cv.wait_for(lock, std::chrono::seconds(5), [this] { return pub_closed; });
     }
+    drop_pending(pub_js);
     if (pub_js != nullptr) jsCtx_Destroy(pub_js);
     if (pub_nc != nullptr) natsConnection_Destroy(pub_nc);
     if (nc != nullptr) {
@@ -128,6 +137,8 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck*, jsPubAckErr* pae, void* closure
   }
   st->emit_ack(
       {header(msg, header_pbx), header(msg, "Nats-Msg-Id"), pae == nullptr, std::move(error)});
+  // With an acknowledgement handler the message is the handler's to free.
+  natsMsg_Destroy(msg);
 }
 
 void on_closed(natsConnection*, void* closure) {
@@ -161,6 +172,7 @@ void nats_link::state::run_publisher() {
       std::swap(old_js, pub_js);
     }
     // Closed already (its closed callback asked for this): what it buffered goes with it.
+    drop_pending(old_js);
     if (old_js != nullptr) jsCtx_Destroy(old_js);
     if (old_nc != nullptr) natsConnection_Destroy(old_nc);
     for (;;) {
