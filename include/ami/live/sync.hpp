@@ -1,5 +1,6 @@
 // Synchronisation, as pure logic: what the PBX lists (CoreShowChannels, BridgeList,
-// QueueStatus, Agents, DeviceStateList, ExtensionStateList) becomes a fresh state, and
+// QueueStatus, Agents, DeviceStateList, ExtensionStateList, ParkedCalls, ConfbridgeListRooms)
+// becomes a fresh state, and
 // the events that arrived while the lists were coming are applied after them in wire
 // order, so that nothing is missed and nothing counted twice.
 //
@@ -35,8 +36,17 @@ namespace ami::live {
 
 // The kinds of lists, in the order a sync applies them (bridges before the channels in
 // them, channels before the queue callers they are).
-enum class list_kind { bridges, channels, queues, agents, devices, extensions };
-inline constexpr std::size_t list_kinds = 6;
+enum class list_kind {
+  bridges,
+  channels,
+  queues,
+  agents,
+  devices,
+  extensions,
+  parked,
+  conferences
+};
+inline constexpr std::size_t list_kinds = 8;
 
 struct list_action {
   list_kind kind;
