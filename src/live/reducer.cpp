@@ -547,6 +547,9 @@ struct reducer::context {
 
   // A member event: the member is created when new (`added` says whether that is normal).
   void upsert_member(bool added_is_normal) {
+    // A member event that a QueueStatus list already reflects is older than the list: its
+    // absolute values (CallsTaken...) may have moved since through events not applied.
+    if (queue_listed()) return;
     queue* q = find_queue(true, !added_is_normal);
     if (q == nullptr) return;
     const std::string qname = q->queue;
@@ -915,6 +918,7 @@ void on_member_added(context& c) { c.upsert_member(true); }
 void on_member_update(context& c) { c.upsert_member(false); }
 
 void on_member_removed(context& c) {
+  if (c.queue_listed()) return;
   queue* q = c.find_queue(false, true);
   if (q == nullptr) return;
   const auto iface = c.member_interface();
@@ -1020,6 +1024,7 @@ void on_agent_called(context& c) {
 }
 
 void set_member_in_call(context& c, std::string_view iface, bool in_call) {
+  if (c.queue_listed()) return;
   const auto qname = c.e.get_or("Queue");
   queue* q = c.s.queues.find_mutable(qname);
   queue_member* m = q != nullptr ? q->members.find_mutable(iface) : nullptr;

@@ -281,9 +281,10 @@ std::chrono::milliseconds pbx_model::units(double n) const {
 
 std::shared_ptr<chan> pbx_model::new_channel(const std::string& device, const std::string& suffix,
                                              int state, const std::string& context,
-                                             const std::string& exten,
-                                             const std::string& linkedid) {
+                                             const std::string& exten, const std::string& linkedid,
+                                             const std::string& caller_num) {
   auto c = std::make_shared<chan>();
+  if (!caller_num.empty()) c->cid_num = c->cid_name = caller_num;
   c->name = device + "-" + suffix;
   c->device = device;
   c->tech = tech_of(device);
@@ -471,8 +472,8 @@ void pbx_model::hangup_chan(const std::shared_ptr<chan>& c, int cause) {
   if (auto cb = take(c->on_result)) {
     cb(call_result::failed);
   }
-  // A waiting queue caller abandons.
-  if (!c->queue.empty() && c->member_interface.empty()) {
+  // A waiting queue caller abandons, even while a member's phone rings for it.
+  if (!c->queue.empty()) {
     if (auto* q = find_queue(c->queue)) {
       const bool waiting = std::any_of(q->callers.begin(), q->callers.end(),
                                        [&](const auto& w) { return w.lock() == c; });
@@ -942,13 +943,14 @@ void pbx_model::queue_distribute(queue_state& q) {
     if (!caller || caller->gone || !caller->member_interface.empty()) continue;
     member_state* pick = nullptr;
     for (auto& m : q.members) {
-      if (!m.cfg.paused && !m.in_call && member_status(m) == 1) {
+      if (!m.cfg.paused && !m.in_call && !m.ringing && member_status(m) == 1) {
         pick = &m;
         break;
       }
     }
     if (!pick) return;
-    pick->in_call = true;
+    // Rung, not yet in call: Asterisk sets InCall only once the member answers.
+    pick->ringing = true;
     // While an agent rings, the caller's member_interface marks it as offered.
     caller->member_interface = pick->cfg.interface;
     const std::string qname = q.cfg.name;
@@ -966,8 +968,8 @@ void pbx_model::queue_distribute(queue_state& q) {
             if (x.cfg.interface == iface) m = &x;
           }
           caller->member_interface.clear();
+          if (m) m->ringing = false;
           if (r != call_result::answered || !leg || caller->gone) {
-            if (m) m->in_call = false;
             if (leg && !leg->gone) hangup_chan(leg, 16);
             if (!caller->gone) {
               after(caller, units(1), [this, qname](const std::shared_ptr<chan>&) {
@@ -976,6 +978,7 @@ void pbx_model::queue_distribute(queue_state& q) {
             }
             return;
           }
+          if (m) m->in_call = true;
           qs->holdtime = seconds_since(caller->queue_join);
           queue_leave(*qs, *caller, false);
           field_list f{{"Event", "AgentConnect"}, {"Privilege", "agent,all"}};
@@ -1011,8 +1014,8 @@ void pbx_model::queue_distribute(queue_state& q) {
 
 std::string pbx_model::incoming_call(const std::string& from, const std::string& exten,
                                      const std::string& context, const std::string& caller_num) {
-  auto c = new_channel(from, hex8(chan_seq_++), 4, context, exten, "");
-  if (!caller_num.empty()) c->cid_num = c->cid_name = caller_num;
+  // The caller id is the phone's, in the Newchannel already.
+  auto c = new_channel(from, hex8(chan_seq_++), 4, context, exten, "", caller_num);
   device_changed(from);
   after(c, cfg_.step, [this, context, exten](const std::shared_ptr<chan>& self) {
     run_extension(self, context, exten);

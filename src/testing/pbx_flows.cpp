@@ -143,7 +143,10 @@ field_list pbx_model::parked_fields(const char* event, const park_state& p,
   f.emplace_back("ParkerDialString", p.parker);
   f.emplace_back("Parkinglot", "default");
   f.emplace_back("ParkingSpace", std::to_string(p.space));
-  f.emplace_back("ParkingTimeout", std::to_string(std::max(0L, p.timeout - seconds_since(p.at))));
+  // The lot's timeout is in simulated seconds; the events count real ones.
+  const auto total = std::chrono::duration_cast<std::chrono::seconds>(units(p.timeout)).count();
+  f.emplace_back("ParkingTimeout",
+                 std::to_string(std::max(0L, static_cast<long>(total) - seconds_since(p.at))));
   f.emplace_back("ParkingDuration", std::to_string(seconds_since(p.at)));
   return f;
 }

@@ -163,6 +163,7 @@ struct member_state {
   long last_pause = 0;
   long login_time = 0;
   bool in_call = false;
+  bool ringing = false;  // a caller is being offered to it
 };
 
 struct queue_state {
@@ -243,7 +244,8 @@ class pbx_model {
   std::shared_ptr<chan> find(const std::string& name) const;
   std::shared_ptr<chan> new_channel(const std::string& device, const std::string& suffix, int state,
                                     const std::string& context, const std::string& exten,
-                                    const std::string& linkedid);
+                                    const std::string& linkedid,
+                                    const std::string& caller_num = "");
   std::pair<std::shared_ptr<chan>, std::shared_ptr<chan>> new_local(const std::string& exten,
                                                                     const std::string& context);
   void set_state(chan& c, int state);

@@ -244,3 +244,36 @@ TEST_CASE("live sync: no conference up is an empty list; no res_parking is unsup
   CHECK(report.outcome(list_kind::parked) == list_outcome::unsupported);
   CHECK(st.conferences.empty());
 }
+
+TEST_CASE("live sync: a member event that raced the QueueStatus list does not set its count back") {
+  // The member's status (CallsTaken 2) and the call it then completed arrived before the
+  // list, which has the count after both (3).
+  ami::live::synchroniser s;
+  s.begin();
+  s.on_event(wire("Event: QueueMemberStatus\r\n" + member_block("sales", "PJSIP/200", 2, 0, 0, 2)),
+             at(1));
+  s.on_event(wire("Event: AgentComplete\r\n" + snapshot("", "PJSIP/trunk-1", "1.1", "1.1", 6) +
+                  snapshot("Dest", "PJSIP/200-2", "1.2", "1.1", 6) +
+                  "Queue: sales\r\nInterface: PJSIP/200\r\nMemberName: x\r\nHoldTime: 1\r\n"
+                  "TalkTime: 9\r\nReason: caller\r\n"),
+             at(2));
+  auto item =
+      "Event: QueueMember\r\nActionID: s1\r\n" + member_block("sales", "PJSIP/200", 1, 0, 0, 3);
+  s.on_list(list_kind::queues,
+            list_response("QueueStatusComplete",
+                          {wire("Event: QueueParams\r\nActionID: s1\r\nQueue: sales\r\nMax: 0\r\n"
+                                "Strategy: ringall\r\nCalls: 0\r\nHoldtime: 0\r\nTalkTime: 0\r\n"
+                                "Completed: 1\r\nAbandoned: 0\r\n"),
+                           wire(item)}));
+  // A status after the list is applied.
+  s.on_event(wire("Event: QueueMemberPause\r\n" + member_block("sales", "PJSIP/200", 1, 1, 0, 3)),
+             at(3));
+  ami::live::sync_report report;
+  const auto st = s.finish({}, at(4), report);
+  const auto* m = st.member("sales", "PJSIP/200");
+  REQUIRE(m != nullptr);
+  CHECK(m->calls_taken == 3);
+  CHECK(m->paused);
+  CHECK(static_cast<int>(m->status) == 1);
+  CHECK(st.queues.find(std::string_view("sales"))->completed == 1);
+}

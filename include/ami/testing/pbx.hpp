@@ -64,7 +64,7 @@ struct queue_member {
   std::string name;       // MemberName; defaults to the interface
   int penalty = 0;
   bool paused = false;
-  std::string paused_reason;
+  std::string paused_reason{};
   std::string membership = "static";
 };
 
