@@ -512,3 +512,50 @@ TEST_SUITE("testing server: call-center flows") {
     }
   }
 }
+
+TEST_CASE("testing server: the load generator runs every call-center flow") {
+  ami::testing::server_options o;
+  ami::testing::pbx_config pbx;
+  pbx.time_unit = 10ms;
+  pbx.step = 1ms;
+  o.pbx = pbx;
+  ami::testing::server srv(o);
+  srv.start();
+  ami::test::raw_client c;
+  REQUIRE(c.connect(srv.port()));
+  REQUIRE(c.login().get_or("Response") == "Success");
+  srv.start_load(3000);
+  std::set<std::string> want{"QueueCallerJoin",
+                             "AgentConnect",
+                             "AgentComplete",
+                             "QueueMemberPause",
+                             "Hold",
+                             "Unhold",
+                             "BlindTransfer",
+                             "AttendedTransfer",
+                             "ParkedCall",
+                             "UnParkedCall",
+                             "ParkedCallTimeOut",
+                             "ConfbridgeJoin",
+                             "ConfbridgeLeave",
+                             "AgentLogin",
+                             "DeviceStateChange"};
+  ami::message m;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!want.empty() && std::chrono::steady_clock::now() < deadline && c.next(m, 1s)) {
+    want.erase(std::string(m.event_name()));
+  }
+  srv.stop_load();
+  for (const auto& name : want) MESSAGE("never seen: " << name);
+  CHECK(want.empty());
+  // Load calls end by themselves once the generator stops.
+  const auto end = std::chrono::steady_clock::now() + 10s;
+  std::size_t left = srv.channels().size();
+  while (left > 0 && std::chrono::steady_clock::now() < end) {
+    c.next(m, 200ms);
+    // Logged-in agents stay on their AgentLogin channels.
+    left = 0;
+    for (const auto& ch : srv.channels()) left += ch.application == "AgentLogin" ? 0U : 1U;
+  }
+  CHECK(left == 0);
+}

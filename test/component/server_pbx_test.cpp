@@ -337,9 +337,11 @@ TEST_SUITE("testing server: PBX") {
     REQUIRE(c.next_event("QueueMemberPause", ev));
     REQUIRE(c.next_event("AgentCalled", ev));
     CHECK(ev.get_or("Interface") == "Local/100@default");
+    // app_queue's order, as in the captures: the caller leaves the queue, then is connected.
+    REQUIRE(c.next_event("QueueCallerLeave", ev));
+    CHECK(ev.get_or("Channel") == caller);
     REQUIRE(c.next_event("AgentConnect", ev));
     CHECK(ev.get_or("Channel") == caller);
-    REQUIRE(c.next_event("QueueCallerLeave", ev));
     REQUIRE(c.next_event("BridgeEnter", ev));
     const std::string bridge(ev.get_or("BridgeUniqueid"));
     REQUIRE(c.next_event("BridgeEnter", ev));
