@@ -709,7 +709,7 @@ void pbx_model::run_extension(const std::shared_ptr<chan>& c, const std::string&
       newexten(*c, exten, 1, "Dial", arg + ",30");
       dial(c, arg, units(30), [this, c](call_result r, const std::shared_ptr<chan>& callee) {
         if (c->gone) return;
-        if (r == call_result::answered && callee) {
+        if (r == call_result::answered && callee && !callee->gone) {
           answer(c);
           bridge_two(c, callee);
         } else {
@@ -969,7 +969,8 @@ void pbx_model::queue_distribute(queue_state& q) {
           }
           caller->member_interface.clear();
           if (m) m->ringing = false;
-          if (r != call_result::answered || !leg || caller->gone) {
+          // The member's leg may have hung up between its answer and this report.
+          if (r != call_result::answered || !leg || leg->gone || caller->gone) {
             if (leg && !leg->gone) hangup_chan(leg, 16);
             if (!caller->gone) {
               after(caller, units(1), [this, qname](const std::shared_ptr<chan>&) {

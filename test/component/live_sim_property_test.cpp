@@ -4,7 +4,7 @@
 // the state kept live from events equals, field by field, the state a fresh sync builds
 // from scratch; and once every call ended nothing is left of them.
 //
-// AMI_LIVE_SEEDS=N runs N seeds (default 24); AMI_LIVE_SEED=S runs seed S alone.
+// AMI_LIVE_SEEDS=N runs N seeds (default 20); AMI_LIVE_SEED=S runs seed S alone.
 #include "ami/live/pbx.hpp"
 #include "client_support.hpp"
 
@@ -27,9 +27,10 @@ namespace {
 //
 // Left out, because no list reports them and a fresh sync cannot know them: a channel's
 // hold state and music class; a call's answer time, queue, member and first extension, and
-// its caller id once its originating channel is gone; a queue's hold and talk time (no
-// event updates them). Times a list gives in whole seconds (created, joined, parked) or
-// that a sync stamps with its own clock (answered, logged in) are compared within 3 s.
+// its caller id and start once its originating channel is gone; a queue's hold and talk
+// time (no event updates them); when a channel was answered (a sync stamps its own time).
+// Times a list gives in whole seconds (created, joined, parked, logged in) are compared
+// within 3 s.
 
 class differ {
  public:
@@ -113,8 +114,8 @@ std::vector<std::string> compare(const state& live, const state& fresh) {
            d.same(w + " bridge", a.bridge, b.bridge);
            d.same(w + " queue", a.queue, b.queue);
            d.near(w + " created", a.created, b.created);
+           // A sync stamps a channel it first sees Up with its own time: only whether it was.
            d.same(w + " answered", a.answered.has_value(), b.answered.has_value());
-           if (a.answered && b.answered) d.near(w + " answered", *a.answered, *b.answered);
          });
   d.maps("channel name", live.channel_names, fresh.channel_names,
          [&](const std::string& w, const auto& a, const auto& b) { d.same(w, a, b); });
@@ -125,8 +126,8 @@ std::vector<std::string> compare(const state& live, const state& fresh) {
       d.same(w + " caller_id_name", a.caller_id_name, b.caller_id_name);
       d.same(w + " connected_line_num", a.connected_line_num, b.connected_line_num);
       d.same(w + " connected_line_name", a.connected_line_name, b.connected_line_name);
+      d.near(w + " started", a.started, b.started);
     }
-    d.near(w + " started", a.started, b.started);
   });
   d.maps("bridge", live.bridges, fresh.bridges,
          [&](const std::string& w, const auto& a, const auto& b) {
@@ -476,7 +477,7 @@ TEST_CASE(
   if (const char* one = std::getenv("AMI_LIVE_SEED"); one != nullptr && *one != '\0') {
     seeds.push_back(env_number("AMI_LIVE_SEED", 1));
   } else {
-    for (unsigned i = 1; i <= env_number("AMI_LIVE_SEEDS", 24); ++i) seeds.push_back(i);
+    for (unsigned i = 1; i <= env_number("AMI_LIVE_SEEDS", 20); ++i) seeds.push_back(i);
   }
   for (const unsigned seed : seeds) {
     const char* version = seed % 2 == 0 ? "7.0.3" : "13.0.0";  // Asterisk 18 and master
