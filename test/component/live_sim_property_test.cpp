@@ -292,7 +292,7 @@ struct scenario {
   void progress() {
     const auto target = events + static_cast<std::size_t>(pick(4));
     run_until(
-        io, [&] { return events >= target; }, 30ms);
+        io, [&] { return events >= target; }, 15ms);
   }
 
   // One random operation of a call center.
