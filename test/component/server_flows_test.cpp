@@ -158,7 +158,9 @@ TEST_SUITE("testing server: call-center flows") {
     for (const char* v : versions) {
       CAPTURE(v);
       flow f(v);
-      const auto [caller, member] = f.queue_call();
+      const auto call1 = f.queue_call();
+      const std::string caller = call1.first;
+      const std::string member = call1.second;
       REQUIRE(f.srv->hangup(caller));
       const auto complete = f.wait("AgentComplete");
       f.wait_for("Hangup", member);
@@ -267,7 +269,9 @@ TEST_SUITE("testing server: call-center flows") {
     for (const char* v : versions) {
       CAPTURE(v);
       flow f(v);
-      const auto [caller, member] = f.queue_call();
+      const auto call2 = f.queue_call();
+      const std::string caller = call2.first;
+      const std::string member = call2.second;
       REQUIRE(f.srv->hold(member, "jazz"));
       CHECK_FALSE(f.srv->hold(member));  // already held
       const auto hold = f.wait_for("Hold", member);
@@ -297,7 +301,9 @@ TEST_SUITE("testing server: call-center flows") {
     for (const char* v : versions) {
       CAPTURE(v);
       flow f(v);
-      const auto [caller, member] = f.queue_call();
+      const auto call3 = f.queue_call();
+      const std::string caller = call3.first;
+      const std::string member = call3.second;
       CHECK_FALSE(f.srv->blind_transfer(member, "nowhere"));
       f.mark();
       REQUIRE(f.srv->blind_transfer(member, "ann"));
@@ -326,7 +332,9 @@ TEST_SUITE("testing server: call-center flows") {
     for (const char* v : versions) {
       CAPTURE(v);
       flow f(v);
-      const auto [caller, first] = f.queue_call();
+      const auto call4 = f.queue_call();
+      const std::string caller = call4.first;
+      const std::string first = call4.second;
       REQUIRE(f.srv->hold(first));
       const std::string second = f.srv->incoming_call("PJSIP/200", "d205");
       f.wait_for("BridgeEnter", second);
@@ -363,7 +371,9 @@ TEST_SUITE("testing server: call-center flows") {
     for (const char* v : versions) {
       CAPTURE(v);
       flow f(v);
-      const auto [caller, member] = f.queue_call();
+      const auto call5 = f.queue_call();
+      const std::string caller = call5.first;
+      const std::string member = call5.second;
       const auto space = f.srv->park(caller);
       REQUIRE(space);
       CHECK(*space == 701);
@@ -400,11 +410,15 @@ TEST_SUITE("testing server: call-center flows") {
       });
       CHECK(f.srv->parked().empty());
 
-      const auto [caller2, member2] = f.queue_call();
+      const auto call6 = f.queue_call();
+      const std::string caller2 = call6.first;
+      const std::string member2 = call6.second;
       REQUIRE(f.srv->park(caller2, 1));
       CHECK(f.wait("ParkedCallTimeOut").get_or("ParkeeChannel") == caller2);
       f.wait_for("Hangup", caller2);
-      const auto [caller3, member3] = f.queue_call();
+      const auto call7 = f.queue_call();
+      const std::string caller3 = call7.first;
+      const std::string member3 = call7.second;
       REQUIRE(f.srv->park(caller3));
       REQUIRE(f.srv->hangup(caller3));
       CHECK(f.wait("ParkedCallGiveUp").get_or("ParkeeChannel") == caller3);
@@ -488,7 +502,9 @@ TEST_SUITE("testing server: call-center flows") {
     for (const char* v : versions) {
       CAPTURE(v);
       flow f(v);
-      const auto [caller, member] = f.queue_call();
+      const auto call8 = f.queue_call();
+      const std::string caller = call8.first;
+      const std::string member = call8.second;
       REQUIRE(f.srv->rename(caller, "PJSIP/trunk-renamed"));
       CHECK_FALSE(f.srv->rename("PJSIP/none", "x"));
       const auto r = f.wait("Rename");
