@@ -89,9 +89,9 @@ bool flag(const json::object& o, const char* key, bool fallback) {
 
 behaviour parse_behaviour(const std::string& s) {
   static const behaviour all[] = {
-      behaviour::answer,     behaviour::echo,       behaviour::busy,     behaviour::no_answer,
-      behaviour::congestion, behaviour::user_event, behaviour::playback, behaviour::queue,
-      behaviour::dial,       behaviour::agi};
+      behaviour::answer,     behaviour::echo,       behaviour::busy,      behaviour::no_answer,
+      behaviour::congestion, behaviour::user_event, behaviour::playback,  behaviour::queue,
+      behaviour::dial,       behaviour::agi,        behaviour::conference};
   for (auto b : all) {
     if (s == ami::testing::to_string(b)) return b;
   }

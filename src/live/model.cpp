@@ -66,6 +66,8 @@ std::string_view to_string(entity e) noexcept {
     case entity::device: return "device";
     case entity::extension: return "extension";
     case entity::recent_call: return "recent_call";
+    case entity::parked_call: return "parked_call";
+    case entity::conference: return "conference";
   }
   return "unknown";
 }

@@ -253,8 +253,12 @@ struct reducer::context {
 
   // Channels ----------------------------------------------------------------------------
 
-  // A waiting caller's record names its channel: it follows renames.
+  // A waiting caller's and a parked call's records name their channel: they follow renames.
   void caller_renamed(const channel& ch) {
+    if (const parked_call* p = s.parked.find(ch.uniqueid); p && p->parkee_channel != ch.channel) {
+      s.parked.find_mutable(ch.uniqueid)->parkee_channel = ch.channel;
+      note(entity::parked_call, change_kind::changed, ch.uniqueid);
+    }
     if (ch.queue.empty()) return;
     queue* q = s.queues.find_mutable(ch.queue);
     queue_caller* c = q != nullptr ? q->callers.find_mutable(ch.uniqueid) : nullptr;
@@ -395,6 +399,15 @@ struct reducer::context {
     const channel ch = *found;  // the copy outlives the erase below
     if (!ch.bridge.empty()) leave_bridge(ch.bridge, uid);
     if (!ch.queue.empty()) remove_caller(ch.queue, uid, false);
+    if (s.parked.contains(uid)) {
+      // Parked calls end with an event of their own; a hang-up without one repairs here.
+      s.parked.erase(uid);
+      note(entity::parked_call, change_kind::removed, uid);
+    }
+    if (iequals(ch.application, "ConfBridge")) {
+      const auto data = std::string_view(ch.application_data);
+      leave_conference(data.substr(0, data.find(',')), uid);
+    }
     leave_call(ch.linkedid, uid);
     if (const std::string* id = s.channel_names.find(ch.channel); id != nullptr && *id == uid) {
       s.channel_names.erase(ch.channel);
@@ -534,6 +547,9 @@ struct reducer::context {
 
   // A member event: the member is created when new (`added` says whether that is normal).
   void upsert_member(bool added_is_normal) {
+    // A member event that a QueueStatus list already reflects is older than the list: its
+    // absolute values (CallsTaken...) may have moved since through events not applied.
+    if (queue_listed()) return;
     queue* q = find_queue(true, !added_is_normal);
     if (q == nullptr) return;
     const std::string qname = q->queue;
@@ -593,6 +609,41 @@ struct reducer::context {
     if (q.calls == n) return;
     q.calls = n;
     note(entity::queue, change_kind::changed, q.queue);
+  }
+
+  // Conferences -------------------------------------------------------------------------
+
+  conference* find_conference(bool create) {
+    const auto name = e.get_or("Conference");
+    if (name.empty()) {
+      flag(anomaly::missing_header);
+      return nullptr;
+    }
+    if (conference* k = s.conferences.find_mutable(name)) return k;
+    if (!create) return nullptr;
+    conference& k = s.conferences.upsert(name);
+    k.conference.assign(name);
+    note(entity::conference, change_kind::added, name);
+    return &k;
+  }
+
+  void count_parties(conference& k) {
+    const int n = static_cast<int>(k.users.size());
+    if (k.parties == n) return;
+    k.parties = n;
+    note(entity::conference, change_kind::changed, k.conference);
+  }
+
+  void leave_conference(std::string_view room, std::string_view uid) {
+    const conference* have = s.conferences.find(room);
+    if (have == nullptr ||
+        !std::binary_search(have->users.begin(), have->users.end(), std::string(uid))) {
+      return;
+    }
+    conference& k = *s.conferences.find_mutable(room);
+    k.users.erase(std::lower_bound(k.users.begin(), k.users.end(), uid));
+    note(entity::conference, change_kind::changed, k.conference);
+    count_parties(k);
   }
 
   // Agents ------------------------------------------------------------------------------
@@ -678,8 +729,21 @@ void on_unhold(context& c) { set_hold(c, false); }
 
 void on_dial(context& c) {
   // A DialBegin of an originated call has no caller block; the callee's is always there.
-  c.update_channel(plain(c), lookup::repair);
-  c.update_channel(read_snapshot(c.e, "Dest"), lookup::repair);
+  const auto caller = plain(c);
+  const auto dest = read_snapshot(c.e, "Dest");
+  c.update_channel(caller, lookup::repair);
+  c.update_channel(dest, lookup::repair);
+  // A dialled channel runs AppDial (AppQueue when a queue rings its member) and no event
+  // says so; CoreShowChannels does, and the live model says the same.
+  if (!iequals(c.e.event_name(), "DialBegin")) return;
+  const channel* d = c.s.channels.find(dest[f_uniqueid]);
+  if (d == nullptr || !d->application.empty()) return;
+  const channel* from = caller.any() ? c.s.channels.find(caller[f_uniqueid]) : nullptr;
+  const bool queue = from != nullptr && iequals(from->application, "Queue");
+  channel& m = *c.s.channels.find_mutable(dest[f_uniqueid]);
+  m.application = queue ? "AppQueue" : "AppDial";
+  m.application_data = "(Outgoing Line)";
+  c.note(entity::channel, change_kind::changed, m.uniqueid);
 }
 
 void on_hangup(context& c) {
@@ -854,6 +918,7 @@ void on_member_added(context& c) { c.upsert_member(true); }
 void on_member_update(context& c) { c.upsert_member(false); }
 
 void on_member_removed(context& c) {
+  if (c.queue_listed()) return;
   queue* q = c.find_queue(false, true);
   if (q == nullptr) return;
   const auto iface = c.member_interface();
@@ -959,6 +1024,7 @@ void on_agent_called(context& c) {
 }
 
 void set_member_in_call(context& c, std::string_view iface, bool in_call) {
+  if (c.queue_listed()) return;
   const auto qname = c.e.get_or("Queue");
   queue* q = c.s.queues.find_mutable(qname);
   queue_member* m = q != nullptr ? q->members.find_mutable(iface) : nullptr;
@@ -1002,6 +1068,15 @@ void on_agent_complete(context& c) {
   if (q == nullptr || c.queue_listed()) return;
   ++q->completed;
   c.note(entity::queue, change_kind::changed, q->queue);
+  // Asterisk counts the member's call as it sends AgentComplete, and reports the count only
+  // with the member's next status change, which may be long in coming (the member's device
+  // busy with another call).
+  if (queue_member* m = q->members.find_mutable(c.member_interface())) {
+    ++m->calls_taken;
+    m->last_call =
+        std::chrono::duration_cast<std::chrono::seconds>(c.now.time_since_epoch()).count();
+    c.note(entity::queue_member, change_kind::changed, q->queue, m->interface);
+  }
 }
 
 // Agents --------------------------------------------------------------------------------
@@ -1095,13 +1170,126 @@ void on_extension_status(context& c) {
   if (changed) c.note(entity::extension, inserted ? change_kind::added : change_kind::changed, key);
 }
 
+// Parking -------------------------------------------------------------------------------
+
+// ParkedCall (the event and the list item) and ParkedCallSwap: the call is (still) parked.
+void on_parked(context& c) {
+  const auto v = read_snapshot(c.e, "Parkee");
+  c.update_channel(v, lookup::quiet);
+  const auto uid = v[f_uniqueid];
+  const auto space = number<int>(c.e.get_or("ParkingSpace"));
+  if (uid.empty() || !space) {
+    c.flag(anomaly::missing_header);
+    return;
+  }
+  const auto lot = c.e.get_or("Parkinglot");
+  // A swap puts another channel in the space: the one that was there is not parked now.
+  std::vector<std::string> replaced;
+  c.s.parked.for_each([&](const std::string& id, const parked_call& p) {
+    if (id != uid && p.parking_space == *space && p.parking_lot == lot) replaced.push_back(id);
+  });
+  for (const auto& id : replaced) {
+    c.s.parked.erase(id);
+    c.note(entity::parked_call, change_kind::removed, id);
+  }
+  bool inserted = false;
+  parked_call& p = c.s.parked.upsert(uid, &inserted);
+  bool changed = inserted;
+  if (inserted) {
+    p.parkee_uniqueid.assign(uid);
+    const auto seconds = [&](std::string_view name) {
+      return std::chrono::seconds(number<long long>(c.e.get_or(name)).value_or(0));
+    };
+    p.parked_at = c.now - seconds("ParkingDuration");
+    p.expires = c.now + seconds("ParkingTimeout");
+  }
+  changed |= set_view(p.parkee_channel, v[f_channel]);
+  changed |= set_view(p.parking_lot, lot);
+  changed |= set_number(p.parking_space, c.e, "ParkingSpace");
+  changed |= set_text(p.parker_dial_string, c.e, "ParkerDialString");
+  if (changed)
+    c.note(entity::parked_call, inserted ? change_kind::added : change_kind::changed, uid);
+}
+
+// UnParkedCall, ParkedCallTimeOut, ParkedCallGiveUp: the space is free again.
+void on_unparked(context& c) {
+  const auto v = read_snapshot(c.e, "Parkee");
+  c.update_channel(v, lookup::quiet);
+  c.update_channel(read_snapshot(c.e, "Retriever"), lookup::quiet);
+  const auto uid = v[f_uniqueid];
+  if (uid.empty()) {
+    c.flag(anomaly::missing_header);
+    return;
+  }
+  if (!c.s.parked.contains(uid)) return;  // already gone (a sync's list did not have it)
+  c.s.parked.erase(uid);
+  c.note(entity::parked_call, change_kind::removed, uid);
+}
+
+// Conferences ---------------------------------------------------------------------------
+
+void on_conf_start(context& c) { c.find_conference(true); }
+
+void on_conf_end(context& c) {
+  const conference* k = c.find_conference(false);
+  if (k == nullptr) return;
+  const std::string name = k->conference;
+  c.s.conferences.erase(name);
+  c.note(entity::conference, change_kind::removed, name);
+}
+
+void on_conf_join(context& c) {
+  const auto v = plain(c);
+  c.find_channel(v, lookup::repair);
+  conference* k = c.find_conference(true);
+  const auto uid = v[f_uniqueid];
+  if (k == nullptr || uid.empty()) return;
+  const auto at = std::lower_bound(k->users.begin(), k->users.end(), uid);
+  if (at == k->users.end() || *at != uid) {
+    k->users.emplace(at, uid);
+    c.note(entity::conference, change_kind::changed, k->conference);
+  }
+  c.count_parties(*k);
+}
+
+void on_conf_leave(context& c) {
+  const auto v = plain(c);
+  c.update_channel(v, lookup::quiet);
+  const auto name = c.e.get_or("Conference");
+  if (name.empty() || v[f_uniqueid].empty()) {
+    c.flag(anomaly::missing_header);
+    return;
+  }
+  c.leave_conference(name, v[f_uniqueid]);
+}
+
+void on_conf_room_item(context& c) {
+  conference* k = c.find_conference(true);
+  if (k == nullptr) return;
+  bool changed = set_number(k->parties, c.e, "Parties");
+  changed |= set_number(k->marked, c.e, "Marked");
+  changed |= set_flag(k->locked, c.e, "Locked");
+  changed |= set_flag(k->muted, c.e, "Muted");
+  if (changed) c.note(entity::conference, change_kind::changed, k->conference);
+}
+
+void set_conf_locked(context& c, bool locked) {
+  conference* k = c.find_conference(false);
+  if (k == nullptr || k->locked == locked) return;
+  k->locked = locked;
+  c.note(entity::conference, change_kind::changed, k->conference);
+}
+
+void on_conf_lock(context& c) { set_conf_locked(c, true); }
+void on_conf_unlock(context& c) { set_conf_locked(c, false); }
+
 // The table: lower-case event names (older names too) to their handler.
 struct entry {
   std::string_view name;
   handler fn;
 };
 
-constexpr std::array<entry, 64> handlers{{
+constexpr std::array<entry, 77> handlers{{
     {"newchannel", on_newchannel},
     {"newstate", on_channel_update},
     {"newcallerid", on_channel_update},
@@ -1166,6 +1354,19 @@ constexpr std::array<entry, 64> handlers{{
     {"agiexecend", on_channel_update},
     {"asyncagistart", on_channel_update},
     {"asyncagiend", on_channel_update},
+    {"parkedcall", on_parked},
+    {"parkedcallswap", on_parked},
+    {"unparkedcall", on_unparked},
+    {"parkedcalltimeout", on_unparked},
+    {"parkedcallgiveup", on_unparked},
+    {"confbridgestart", on_conf_start},
+    {"confbridgeend", on_conf_end},
+    {"confbridgejoin", on_conf_join},
+    {"confbridgeleave", on_conf_leave},
+    {"confbridgelistrooms", on_conf_room_item},
+    {"confbridgelock", on_conf_lock},
+    {"confbridgeunlock", on_conf_unlock},
+    {"confbridgelist", on_channel_update},
 }};
 
 handler find_handler(std::string_view name) noexcept {

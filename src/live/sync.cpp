@@ -15,6 +15,8 @@ constexpr std::array<list_action, list_kinds> actions{{
     {list_kind::agents, "Agents", "AgentsComplete"},
     {list_kind::devices, "DeviceStateList", "DeviceStateListComplete"},
     {list_kind::extensions, "ExtensionStateList", "ExtensionStateListComplete"},
+    {list_kind::parked, "ParkedCalls", "ParkedCallsComplete"},
+    {list_kind::conferences, "ConfbridgeListRooms", "ConfbridgeListRoomsComplete"},
 }};
 
 bool contains_text(std::string_view haystack, std::string_view needle) {
@@ -34,6 +36,10 @@ list_outcome classify(list_kind kind, const ami::response& r) {
   if (kind == list_kind::extensions && contains_text(text, "no dialplan hints")) {
     return list_outcome::listed;
   }
+  // And ConfbridgeListRooms when no room is up.
+  if (kind == list_kind::conferences && contains_text(text, "no active conferences")) {
+    return list_outcome::listed;
+  }
   return list_outcome::failed;
 }
 
@@ -50,6 +56,8 @@ void keep_kind(list_kind kind, const state& before, state& s) {
     case list_kind::agents: s.agents = before.agents; break;
     case list_kind::devices: s.devices = before.devices; break;
     case list_kind::extensions: s.extensions = before.extensions; break;
+    case list_kind::parked: s.parked = before.parked; break;
+    case list_kind::conferences: s.conferences = before.conferences; break;
   }
 }
 
@@ -92,6 +100,12 @@ void carry_over(const state& before, state& after) {
       k.connected_line_name = old->connected_line_name;
     }
   });
+  patch_each(after.parked, [&](const std::string& id, parked_call& p) {
+    const parked_call* old = before.parked.find(id);
+    if (old == nullptr || old->parking_space != p.parking_space) return;
+    p.parked_at = old->parked_at;
+    p.expires = old->expires;
+  });
   patch_each(after.queues, [&](const std::string& name, queue& q) {
     const queue* old = before.queues.find(name);
     if (old == nullptr) return;
@@ -121,6 +135,25 @@ void link_callers(state& s) {
     const call* k = s.calls.find(mine.linkedid);
     if (k != nullptr && k->queue != name) s.calls.find_mutable(mine.linkedid)->queue = name;
   }
+}
+
+// ConfbridgeListRooms counts a room's users without naming them: they are the channels
+// running ConfBridge(<room>,...), as CoreShowChannels lists them.
+void link_conference_users(state& s) {
+  std::vector<std::pair<std::string, std::string>> users;  // (room, uniqueid)
+  s.channels.for_each([&](const std::string& id, const channel& ch) {
+    if (!iequals(ch.application, "ConfBridge")) return;
+    const auto room =
+        std::string_view(ch.application_data).substr(0, ch.application_data.find(','));
+    if (s.conferences.contains(room)) users.emplace_back(std::string(room), id);
+  });
+  patch_each(s.conferences, [&](const std::string& name, conference& c) {
+    c.users.clear();
+    for (const auto& [room, id] : users) {
+      if (room == name) c.users.push_back(id);
+    }
+    std::sort(c.users.begin(), c.users.end());
+  });
 }
 
 template <class Map>
@@ -173,6 +206,8 @@ std::string_view to_string(list_kind k) noexcept {
     case list_kind::agents: return "agents";
     case list_kind::devices: return "devices";
     case list_kind::extensions: return "extensions";
+    case list_kind::parked: return "parked";
+    case list_kind::conferences: return "conferences";
   }
   return "unknown";
 }
@@ -205,6 +240,8 @@ std::vector<change> diff(const state& before, const state& after) {
   diff_map(before.agents, after.agents, entity::agent, {}, out);
   diff_map(before.devices, after.devices, entity::device, {}, out);
   diff_map(before.extensions, after.extensions, entity::extension, {}, out);
+  diff_map(before.parked, after.parked, entity::parked_call, {}, out);
+  diff_map(before.conferences, after.conferences, entity::conference, {}, out);
   diff_map(before.recent_calls, after.recent_calls, entity::recent_call, {}, out);
   return out;
 }
@@ -257,6 +294,13 @@ state synchroniser::finish(const state& before, time_point now, sync_report& rep
     const auto& answer = lists_[static_cast<std::size_t>(a.kind)];
     if (!answer || answer->outcome != list_outcome::listed) continue;
     for (const auto& item : answer->items) r.apply(item, now);
+  }
+  const auto& rooms = lists_[static_cast<std::size_t>(list_kind::conferences)];
+  if (rooms && rooms->outcome == list_outcome::listed) {
+    // Before the replay, which then moves users in and out as it does live.
+    state listed = r.current();
+    link_conference_users(listed);
+    r.reset(std::move(listed));
   }
   const auto& queues = lists_[static_cast<std::size_t>(list_kind::queues)];
   const std::size_t counted_from =

@@ -11,9 +11,7 @@
 
 namespace ami::testing::detail {
 
-namespace {
-
-const char* state_desc(int s) {
+const char* channel_state_text(int s) {
   switch (s) {
     case 0: return "Down";
     case 1: return "Rsrvd";
@@ -26,6 +24,26 @@ const char* state_desc(int s) {
     default: return "Unknown";
   }
 }
+
+long epoch_seconds() {
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
+}
+
+std::string hex8(std::uint64_t n) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(n));
+  return buf;
+}
+
+long seconds_since(std::chrono::steady_clock::time_point t) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t)
+          .count());
+}
+
+namespace {
 
 const char* cause_text(int cause) {
   switch (cause) {
@@ -68,24 +86,6 @@ std::string wall_time(std::chrono::system_clock::time_point tp) {
   return buf;
 }
 
-long epoch_now() {
-  return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count());
-}
-
-std::string hex8(std::uint64_t n) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(n));
-  return buf;
-}
-
-long seconds_since(std::chrono::steady_clock::time_point t) {
-  return static_cast<long>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t)
-          .count());
-}
-
 // "Local/100@default" -> exten 100, context default ("Local/100@default/n" too).
 bool split_local(const std::string& device, std::string& exten, std::string& context) {
   if (device.rfind("Local/", 0) != 0) return false;
@@ -126,10 +126,11 @@ std::function<void(call_result)> take(std::function<void(call_result)>& slot) {
 
 pbx_model::pbx_model(server_state& st, pbx_config cfg)
     : st_(st), cfg_(std::move(cfg)), rng_(std::random_device{}()) {
-  uid_base_ = epoch_now();
+  uid_base_ = epoch_seconds();
   index_endpoints();
   for (auto& q : cfg_.queues) add_queue(q);
   for (auto& m : cfg_.mailboxes) set_mailbox(m);
+  for (auto& a : cfg_.agents) add_agent(a);
 }
 
 pbx_model::~pbx_model() = default;
@@ -145,6 +146,11 @@ void pbx_model::shutdown() {
     if (c->timer) c->timer->cancel();
     if (c->deadline) c->deadline->cancel();
   }
+  for (auto& [space, p] : parked_) {
+    if (p.timer) p.timer->cancel();
+  }
+  parked_.clear();
+  confs_.clear();
   chans_.clear();
   bridges_.clear();
   device_counts_.clear();
@@ -178,7 +184,7 @@ void pbx_model::add_queue(queue q) {
     member_state ms;
     ms.cfg = m;
     if (ms.cfg.name.empty()) ms.cfg.name = ms.cfg.interface;
-    ms.login_time = epoch_now();
+    ms.login_time = epoch_seconds();
     s.members.push_back(std::move(ms));
   }
   s.reindex();
@@ -205,7 +211,7 @@ std::vector<channel_info> pbx_model::channels() const {
   std::vector<channel_info> out;
   for (const auto& c : chans_) {
     out.push_back({c->name, c->uniqueid, c->linkedid, c->state, c->context, c->exten, c->priority,
-                   c->app, c->data, c->bridge});
+                   c->app, c->data, c->bridge, c->on_hold});
   }
   return out;
 }
@@ -246,7 +252,7 @@ void pbx_model::emit(field_list f) {
 void pbx_model::snapshot(field_list& f, const chan& c, const std::string& p) {
   f.emplace_back(p + "Channel", c.name);
   f.emplace_back(p + "ChannelState", std::to_string(c.state));
-  f.emplace_back(p + "ChannelStateDesc", state_desc(c.state));
+  f.emplace_back(p + "ChannelStateDesc", channel_state_text(c.state));
   f.emplace_back(p + "CallerIDNum", c.cid_num);
   f.emplace_back(p + "CallerIDName", c.cid_name);
   f.emplace_back(p + "ConnectedLineNum", c.con_num);
@@ -275,9 +281,10 @@ std::chrono::milliseconds pbx_model::units(double n) const {
 
 std::shared_ptr<chan> pbx_model::new_channel(const std::string& device, const std::string& suffix,
                                              int state, const std::string& context,
-                                             const std::string& exten,
-                                             const std::string& linkedid) {
+                                             const std::string& exten, const std::string& linkedid,
+                                             const std::string& caller_num) {
   auto c = std::make_shared<chan>();
+  if (!caller_num.empty()) c->cid_num = c->cid_name = caller_num;
   c->name = device + "-" + suffix;
   c->device = device;
   c->tech = tech_of(device);
@@ -376,6 +383,7 @@ void pbx_model::index_endpoints() {
 void pbx_model::count(const chan& c, int delta) {
   auto& d = device_counts_[c.device];
   (c.state == 6 ? d.up : d.other) += delta;
+  if (c.on_hold) d.held += delta;
 }
 
 const endpoint* pbx_model::find_endpoint(const std::string& device) const {
@@ -385,6 +393,7 @@ const endpoint* pbx_model::find_endpoint(const std::string& device) const {
 
 std::string pbx_model::device_state(const std::string& device) const {
   if (const auto it = device_counts_.find(device); it != device_counts_.end()) {
+    if (it->second.held > 0) return "ONHOLD";
     if (it->second.up > 0) return "INUSE";
     if (it->second.other > 0) return "RINGING";
   }
@@ -400,6 +409,7 @@ int pbx_model::member_status(const member_state& m) const {
   if (s == "RINGING") return 6;
   if (s == "UNAVAILABLE") return 5;
   if (s == "INVALID") return 4;
+  if (s == "ONHOLD") return 8;
   return 1;
 }
 
@@ -443,6 +453,7 @@ void pbx_model::device_changed(const std::string& device) {
         emit(member_fields("QueueMemberStatus", q, q.members[it->second], true));
       }
     }
+    hints_changed(device);
   });
 }
 
@@ -461,13 +472,25 @@ void pbx_model::hangup_chan(const std::shared_ptr<chan>& c, int cause) {
   if (auto cb = take(c->on_result)) {
     cb(call_result::failed);
   }
-  // A waiting queue caller abandons.
-  if (!c->queue.empty() && c->member_interface.empty()) {
+  // A waiting queue caller abandons, even while a member's phone rings for it.
+  if (!c->queue.empty()) {
     if (auto* q = find_queue(c->queue)) {
       const bool waiting = std::any_of(q->callers.begin(), q->callers.end(),
                                        [&](const auto& w) { return w.lock() == c; });
       if (waiting) queue_leave(*q, *c, true);
     }
+  }
+  if (!c->conference.empty()) conf_leave(*c);
+  if (c->parked_space != 0) park_leave(c->parked_space, "ParkedCallGiveUp", nullptr);
+  if (!c->agent.empty()) {
+    if (const auto it = agents_.find(c->agent); it != agents_.end()) {
+      auto f = chan_event("AgentLogoff", *c, "agent,all");
+      f.emplace_back("Agent", c->agent);
+      f.emplace_back("Logintime", std::to_string(epoch_seconds() - it->second.login_start));
+      emit(std::move(f));
+      it->second.logged.reset();
+    }
+    c->agent.clear();
   }
   // A connected queue call completes.
   std::shared_ptr<chan> agent = !c->member_interface.empty() ? c : nullptr;
@@ -485,15 +508,15 @@ void pbx_model::hangup_chan(const std::shared_ptr<chan>& c, int cause) {
         snapshot(f, *caller);
         snapshot(f, *agent, "Dest");
         f.emplace_back("Queue", q->cfg.name);
-        f.emplace_back("MemberName", m.cfg.name);
         f.emplace_back("Interface", m.cfg.interface);
+        f.emplace_back("MemberName", m.cfg.name);
         f.emplace_back("HoldTime", std::to_string(seconds_since(caller->queue_join)));
         f.emplace_back("TalkTime", std::to_string(talk));
         f.emplace_back("Reason", c == agent ? "agent" : "caller");
         emit(std::move(f));
         m.in_call = false;
         ++m.calls_taken;
-        m.last_call = epoch_now();
+        m.last_call = epoch_seconds();
         ++q->completed;
         q->talktime = talk;
       }
@@ -549,34 +572,56 @@ void pbx_model::bridge_fields(field_list& f, const bridge_state& b) const {
     if (auto m = w.lock(); m && m->bridge == b.id) ++n;
   }
   f.emplace_back("BridgeUniqueid", b.id);
-  f.emplace_back("BridgeType", "basic");
-  f.emplace_back("BridgeTechnology", "simple_bridge");
-  f.emplace_back("BridgeCreator", "<unknown>");
-  f.emplace_back("BridgeName", "<unknown>");
+  f.emplace_back("BridgeType", b.type);
+  f.emplace_back("BridgeTechnology", b.technology);
+  f.emplace_back("BridgeCreator", b.creator);
+  f.emplace_back("BridgeName", b.name);
   f.emplace_back("BridgeNumChannels", std::to_string(n));
   f.emplace_back("BridgeVideoSourceMode", "none");
 }
 
-void pbx_model::bridge_two(const std::shared_ptr<chan>& a, const std::shared_ptr<chan>& b) {
+bridge_state& pbx_model::new_bridge(const std::string& type, const std::string& technology,
+                                    const std::string& creator, const std::string& name) {
   char id[40];
   const auto n = bridge_seq_++;
   std::snprintf(id, sizeof id, "%08llx-0000-4000-8000-%012llx",
                 static_cast<unsigned long long>(uid_base_), static_cast<unsigned long long>(n));
-  bridge_state br{id, {}};
+  auto& br = bridges_[id];
+  br.id = id;
+  br.type = type;
+  br.technology = technology;
+  br.creator = creator;
+  br.name = name;
   field_list f{{"Event", "BridgeCreate"}, {"Privilege", "call,all"}};
   bridge_fields(f, br);
   emit(std::move(f));
-  for (const auto& c : {a, b}) {
-    c->bridge = br.id;
-    br.members.push_back(c);
-    field_list e{{"Event", "BridgeEnter"}, {"Privilege", "call,all"}};
-    bridge_fields(e, br);
-    snapshot(e, *c);
-    emit(std::move(e));
-  }
+  return br;
+}
+
+void pbx_model::enter_bridge(bridge_state& b, const std::shared_ptr<chan>& c) {
+  leave_bridge(*c);
+  c->bridge = b.id;
+  b.members.erase(std::remove_if(b.members.begin(), b.members.end(),
+                                 [](const std::weak_ptr<chan>& w) { return w.expired(); }),
+                  b.members.end());
+  b.members.push_back(c);
+  field_list e{{"Event", "BridgeEnter"}, {"Privilege", "call,all"}};
+  bridge_fields(e, b);
+  snapshot(e, *c);
+  emit(std::move(e));
+}
+
+void pbx_model::bridge_two(const std::shared_ptr<chan>& a, const std::shared_ptr<chan>& b) {
+  auto& br = new_bridge("basic", "simple_bridge", "<unknown>", "<unknown>");
+  enter_bridge(br, a);
+  enter_bridge(br, b);
   a->peer = b;
   b->peer = a;
-  bridges_[br.id] = std::move(br);
+}
+
+void pbx_model::unpeer(chan& c) {
+  if (auto p = c.peer.lock()) p->peer.reset();
+  c.peer.reset();
 }
 
 void pbx_model::leave_bridge(chan& c) {
@@ -664,7 +709,7 @@ void pbx_model::run_extension(const std::shared_ptr<chan>& c, const std::string&
       newexten(*c, exten, 1, "Dial", arg + ",30");
       dial(c, arg, units(30), [this, c](call_result r, const std::shared_ptr<chan>& callee) {
         if (c->gone) return;
-        if (r == call_result::answered && callee) {
+        if (r == call_result::answered && callee && !callee->gone) {
           answer(c);
           bridge_two(c, callee);
         } else {
@@ -702,6 +747,14 @@ void pbx_model::run_extension(const std::shared_ptr<chan>& c, const std::string&
         newexten(*self, exten, 2, "Queue", arg);
         queue_join(self, arg);
         break;
+      case behaviour::conference:
+        newexten(*self, exten, 2, "ConfBridge", arg);
+        conf_join(self, arg);
+        if (self->load) {
+          after(self, units(self->talk_units),
+                [this](const std::shared_ptr<chan>& s) { hangup_chan(s, 16); });
+        }
+        break;
       default:
         newexten(*self, exten, 2, "Wait", std::to_string(duration));
         if (duration > 0) {
@@ -716,7 +769,8 @@ void pbx_model::run_extension(const std::shared_ptr<chan>& c, const std::string&
 std::shared_ptr<chan> pbx_model::dial(
     const std::shared_ptr<chan>& caller, const std::string& device,
     std::chrono::milliseconds timeout,
-    std::function<void(call_result, const std::shared_ptr<chan>&)> done) {
+    std::function<void(call_result, const std::shared_ptr<chan>&)> done,
+    const std::function<void(const chan&)>& announce) {
   struct dial_state {
     bool finished = false;
     std::shared_ptr<chan> dest;
@@ -812,6 +866,7 @@ std::shared_ptr<chan> pbx_model::dial(
     });
   }
   ds->dest = dest;
+  if (announce) announce(*dest);
   {
     field_list f{{"Event", "DialBegin"}, {"Privilege", "call,all"}};
     if (caller) snapshot(f, *caller);
@@ -877,8 +932,8 @@ void pbx_model::queue_leave(queue_state& q, const chan& c, bool abandoned) {
   }
   auto f = chan_event("QueueCallerLeave", c, "agent,all");
   f.emplace_back("Queue", q.cfg.name);
-  f.emplace_back("Count", std::to_string(q.callers.size()));
   f.emplace_back("Position", std::to_string(pos));
+  f.emplace_back("Count", std::to_string(q.callers.size()));
   emit(std::move(f));
 }
 
@@ -888,69 +943,70 @@ void pbx_model::queue_distribute(queue_state& q) {
     if (!caller || caller->gone || !caller->member_interface.empty()) continue;
     member_state* pick = nullptr;
     for (auto& m : q.members) {
-      if (!m.cfg.paused && !m.in_call && member_status(m) == 1) {
+      if (!m.cfg.paused && !m.in_call && !m.ringing && member_status(m) == 1) {
         pick = &m;
         break;
       }
     }
     if (!pick) return;
-    pick->in_call = true;
+    // Rung, not yet in call: Asterisk sets InCall only once the member answers.
+    pick->ringing = true;
     // While an agent rings, the caller's member_interface marks it as offered.
     caller->member_interface = pick->cfg.interface;
     const std::string qname = q.cfg.name;
     const std::string iface = pick->cfg.interface;
     const std::string mname = pick->cfg.name;
     const auto ring_start = std::chrono::steady_clock::now();
-    auto agent =
-        dial(caller, iface, units(15),
-             [this, caller, qname, iface, mname, ring_start](call_result r,
-                                                             const std::shared_ptr<chan>& leg) {
-               auto* qs = find_queue(qname);
-               if (!qs) return;
-               member_state* m = nullptr;
-               for (auto& x : qs->members) {
-                 if (x.cfg.interface == iface) m = &x;
-               }
-               caller->member_interface.clear();
-               if (r != call_result::answered || !leg || caller->gone) {
-                 if (m) m->in_call = false;
-                 if (leg && !leg->gone) hangup_chan(leg, 16);
-                 if (!caller->gone) {
-                   after(caller, units(1), [this, qname](const std::shared_ptr<chan>&) {
-                     if (auto* q2 = find_queue(qname)) queue_distribute(*q2);
-                   });
-                 }
-                 return;
-               }
-               field_list f{{"Event", "AgentConnect"}, {"Privilege", "agent,all"}};
-               snapshot(f, *caller);
-               snapshot(f, *leg, "Dest");
-               f.emplace_back("Queue", qname);
-               f.emplace_back("MemberName", mname);
-               f.emplace_back("Interface", iface);
-               f.emplace_back("RingTime", std::to_string(seconds_since(ring_start)));
-               f.emplace_back("HoldTime", std::to_string(seconds_since(caller->queue_join)));
-               emit(std::move(f));
-               qs->holdtime = seconds_since(caller->queue_join);
-               queue_leave(*qs, *caller, false);
-               leg->member_interface = iface;
-               leg->queue = qname;
-               leg->queue_caller = caller;
-               bridge_two(caller, leg);
-               if (caller->load) {
-                 after(caller, units(caller->talk_units),
-                       [this](const std::shared_ptr<chan>& s) { hangup_chan(s, 16); });
-               }
-             });
-    if (agent) {
-      field_list f{{"Event", "AgentCalled"}, {"Privilege", "agent,all"}};
-      snapshot(f, *caller);
-      snapshot(f, *agent, "Dest");
-      f.emplace_back("Queue", qname);
-      f.emplace_back("MemberName", mname);
-      f.emplace_back("Interface", iface);
-      emit(std::move(f));
-    }
+    dial(
+        caller, iface, units(15),
+        [this, caller, qname, iface, mname, ring_start](call_result r,
+                                                        const std::shared_ptr<chan>& leg) {
+          auto* qs = find_queue(qname);
+          if (!qs) return;
+          member_state* m = nullptr;
+          for (auto& x : qs->members) {
+            if (x.cfg.interface == iface) m = &x;
+          }
+          caller->member_interface.clear();
+          if (m) m->ringing = false;
+          // The member's leg may have hung up between its answer and this report.
+          if (r != call_result::answered || !leg || leg->gone || caller->gone) {
+            if (leg && !leg->gone) hangup_chan(leg, 16);
+            if (!caller->gone) {
+              after(caller, units(1), [this, qname](const std::shared_ptr<chan>&) {
+                if (auto* q2 = find_queue(qname)) queue_distribute(*q2);
+              });
+            }
+            return;
+          }
+          if (m) m->in_call = true;
+          qs->holdtime = seconds_since(caller->queue_join);
+          queue_leave(*qs, *caller, false);
+          field_list f{{"Event", "AgentConnect"}, {"Privilege", "agent,all"}};
+          snapshot(f, *caller);
+          snapshot(f, *leg, "Dest");
+          f.emplace_back("Queue", qname);
+          f.emplace_back("Interface", iface);
+          f.emplace_back("MemberName", mname);
+          f.emplace_back("HoldTime", std::to_string(seconds_since(caller->queue_join)));
+          f.emplace_back("RingTime", std::to_string(seconds_since(ring_start)));
+          emit(std::move(f));
+          leg->member_interface = iface;
+          leg->queue = qname;
+          leg->queue_caller = caller;
+          bridge_two(caller, leg);
+          if (caller->load) load_flow(caller, leg);
+        },
+        // app_queue announces the member's ring before the dial starts.
+        [&](const chan& dest) {
+          field_list f{{"Event", "AgentCalled"}, {"Privilege", "agent,all"}};
+          snapshot(f, *caller);
+          snapshot(f, dest, "Dest");
+          f.emplace_back("Queue", qname);
+          f.emplace_back("Interface", iface);
+          f.emplace_back("MemberName", mname);
+          emit(std::move(f));
+        });
   }
 }
 
@@ -959,8 +1015,8 @@ void pbx_model::queue_distribute(queue_state& q) {
 
 std::string pbx_model::incoming_call(const std::string& from, const std::string& exten,
                                      const std::string& context, const std::string& caller_num) {
-  auto c = new_channel(from, hex8(chan_seq_++), 4, context, exten, "");
-  if (!caller_num.empty()) c->cid_num = c->cid_name = caller_num;
+  // The caller id is the phone's, in the Newchannel already.
+  auto c = new_channel(from, hex8(chan_seq_++), 4, context, exten, "", caller_num);
   device_changed(from);
   after(c, cfg_.step, [this, context, exten](const std::shared_ptr<chan>& self) {
     run_extension(self, context, exten);
@@ -1013,6 +1069,23 @@ void pbx_model::start_load(double events_per_second) {
     add_endpoint(e);
   }
   add_extension({"8000", "from-pstn", behaviour::queue, "callcenter", 0, ""});
+  // Where load calls go besides the queue: an announcement (blind transfers), a conference
+  // room, and a supervisor an agent consults before an attended transfer.
+  add_extension({"8100", "from-pstn", behaviour::playback, "queue-thankyou", 1, ""});
+  add_extension({"8300", "from-pstn", behaviour::conference, "standup", 0, ""});
+  add_extension({"8200", "agents", behaviour::dial, "PJSIP/supervisor", 0, ""});
+  for (const char* name : {"supervisor", "operator"}) {
+    if (find_endpoint(std::string("PJSIP/") + name)) continue;
+    endpoint e;
+    e.name = name;
+    e.context = "agents";
+    e.description = name;
+    add_endpoint(e);
+  }
+  for (int i = 1; i <= 4; ++i) {
+    const std::string id = std::to_string(1000 + i);
+    if (agents_.count(id) == 0) add_agent({id, "Agent " + id});
+  }
   load_started_ = std::chrono::steady_clock::now();
   load_calls_started_ = 0;
   load_ticked_ = false;
@@ -1052,13 +1125,17 @@ void pbx_model::load_tick() {
     load_calls_started_ += 1;
     if (load_calls_live_ >= load_calls_cap_) continue;
     const auto num = "555" + std::to_string(digits(rng_));
-    const auto name = incoming_call("PJSIP/carrier", "8000", "from-pstn", num);
+    // One call in twenty joins the conference room instead of the queue.
+    const bool conference = std::uniform_int_distribution<int>(0, 19)(rng_) == 0;
+    const auto name =
+        incoming_call("PJSIP/carrier", conference ? "8300" : "8000", "from-pstn", num);
     if (auto c = find(name)) {
       c->load = true;
       c->talk_units = talk(rng_);
       ++load_calls_live_;
     }
   }
+  load_members();
   load_timer_->expires_after(std::chrono::milliseconds(10));
   load_timer_->async_wait([this](boost::system::error_code ec) {
     if (!ec) load_tick();
@@ -1080,6 +1157,7 @@ const char* to_string(behaviour b) noexcept {
     case behaviour::queue: return "queue";
     case behaviour::dial: return "dial";
     case behaviour::agi: return "agi";
+    case behaviour::conference: return "conference";
   }
   return "answer";
 }

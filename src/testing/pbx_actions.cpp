@@ -34,6 +34,14 @@ constexpr action_info action_table[] = {
     {"ExtensionState", P_CALL | P_REP, "Report the state of an extension's hint."},
     {"Filter", P_SYS, "Add an event filter to this session."},
     {"Getvar", P_CALL | P_REP, "Read a channel or global variable."},
+    {"AgentLogoff", P_AGENT, "Log an agent off."},
+    {"Agents", P_AGENT, "List the agents and their status."},
+    {"BridgeInfo", P_CALL | P_REP, "Show one bridge and its channels."},
+    {"BridgeList", P_CALL | P_REP, "List the bridges."},
+    {"ConfbridgeList", P_REP, "List the users of a conference."},
+    {"ConfbridgeListRooms", P_REP, "List the active conferences."},
+    {"DeviceStateList", P_CALL | P_REP, "List the device states."},
+    {"ExtensionStateList", P_CALL | P_REP, "List the extension (hint) states."},
     {"Hangup", P_SYS | P_CALL, "Hang up a channel."},
     {"IAXpeers", P_SYS | P_REP, "List the IAX2 peers."},
     {"ListCommands", 0, "List the actions this server knows."},
@@ -44,6 +52,8 @@ constexpr action_info action_table[] = {
     {"MixMonitor", P_SYS, "Start a mixed recording of a channel."},
     {"Monitor", P_CALL, "Start recording a channel."},
     {"Originate", P_ORIG, "Place a call."},
+    {"Park", P_CALL, "Park a channel."},
+    {"ParkedCalls", P_CALL, "List the parked calls."},
     {"PJSIPShowEndpoints", P_SYS, "List the PJSIP endpoints."},
     {"Ping", 0, "Check that the connection is alive."},
     {"PlayDTMF", P_CALL, "Send a DTMF digit on a channel."},
@@ -848,76 +858,39 @@ std::optional<outcome> pbx_model::action(connection& c, const ami::message& a) {
     list_complete(c, a, "QueueSummaryComplete", items);
     return outcome::done;
   }
-  if (n == "QueueAdd" || n == "QueueRemove") {
+  if (n == "QueueAdd" || n == "QueueRemove" || n == "QueuePause") {
     const std::string qname(a.get_or("Queue"));
     const std::string iface(a.get_or("Interface"));
-    if (qname.empty()) return error("'Queue' not specified.");
-    if (iface.empty()) return error("'Interface' not specified.");
-    auto* q = find_queue(qname);
-    auto it = q ? std::find_if(q->members.begin(), q->members.end(),
-                               [&](const member_state& m) { return m.cfg.interface == iface; })
-                : std::vector<member_state>::iterator{};
-    if (n == "QueueAdd") {
-      if (!q) return error("Unable to add interface to queue: No such queue");
-      if (it != q->members.end()) return error("Unable to add interface: Already there");
-      member_state m;
-      m.cfg.interface = iface;
-      m.cfg.name = std::string(a.get_or("MemberName", iface));
-      if (m.cfg.name.empty()) m.cfg.name = iface;
-      m.cfg.penalty = std::atoi(std::string(a.get_or("Penalty", "0")).c_str());
-      m.cfg.paused = is_true(a.get_or("Paused"));
-      m.cfg.membership = "dynamic";
-      m.login_time = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
-      q->members.push_back(m);
-      q->reindex();
-      ok("Added interface to queue");
-      emit(member_fields("QueueMemberAdded", *q, q->members.back(), true));
-      queue_distribute(*q);
+    std::string failure;
+    if (n == "QueuePause") {
+      if (iface.empty()) return error("Need 'Interface' parameter.");
+      const auto paused_text = a.get("Paused");
+      if (!paused_text) return error("Need 'Paused' parameter.");
+      const bool paused = is_true(*paused_text);
+      // The answer goes before the events, as Asterisk's does.
+      failure = member_pause(qname, iface, paused, std::string(a.get_or("Reason")), [&] {
+        ok(paused ? "Interface paused successfully" : "Interface unpaused successfully");
+      });
+    } else if (qname.empty()) {
+      return error("'Queue' not specified.");
+    } else if (iface.empty()) {
+      return error("'Interface' not specified.");
+    } else if (n == "QueueAdd") {
+      queue_member m;
+      m.interface = iface;
+      m.name = std::string(a.get_or("MemberName", iface));
+      m.penalty = std::atoi(std::string(a.get_or("Penalty", "0")).c_str());
+      m.paused = is_true(a.get_or("Paused"));
+      m.paused_reason = std::string(a.get_or("Reason"));
+      m.membership = "dynamic";
+      failure = member_add(qname, std::move(m), [&] { ok("Added interface to queue"); });
     } else {
-      if (!q) return error("Unable to remove interface from queue: No such queue");
-      if (it == q->members.end()) return error("Unable to remove interface: Not there");
-      const member_state m = *it;
-      q->members.erase(it);
-      q->reindex();
-      ok("Removed interface from queue");
-      emit(member_fields("QueueMemberRemoved", *q, m, true));
+      failure = member_remove(qname, iface, [&] { ok("Removed interface from queue"); });
     }
+    if (!failure.empty()) return error(failure);
     return outcome::done;
   }
-  if (n == "QueuePause") {
-    const std::string iface(a.get_or("Interface"));
-    if (iface.empty()) return error("Need 'Interface' parameter.");
-    const auto paused_text = a.get("Paused");
-    if (!paused_text) return error("Need 'Paused' parameter.");
-    const bool paused = is_true(*paused_text);
-    const std::string qname(a.get_or("Queue"));
-    const std::string reason(a.get_or("Reason"));
-    bool found = false;
-    for (auto& q : queues_) {
-      if (!qname.empty() && q.cfg.name != qname) continue;
-      for (auto& m : q.members) {
-        if (m.cfg.interface != iface) continue;
-        found = true;
-        m.cfg.paused = paused;
-        m.cfg.paused_reason = paused ? reason : "";
-        m.last_pause = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count());
-      }
-    }
-    if (!found) return error("Interface not found");
-    ok(paused ? "Interface paused successfully" : "Interface unpaused successfully");
-    for (auto& q : queues_) {
-      if (!qname.empty() && q.cfg.name != qname) continue;
-      for (auto& m : q.members) {
-        if (m.cfg.interface == iface) emit(member_fields("QueueMemberPause", q, m, true));
-      }
-      if (!paused) queue_distribute(q);
-    }
-    return outcome::done;
-  }
+  if (auto r = flow_action(c, a, n)) return r;
   if (n == "Queues") {
     // Asterisk <= 14 writes the CLI text itself: no Response, no ActionID.
     std::string out;

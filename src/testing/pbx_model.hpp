@@ -67,6 +67,11 @@ struct chan {
   int talk_units = 0;                // load calls: how long the agent talks
   std::string last_hangup_cause;
   std::shared_ptr<agi_state> agi;  // while the channel runs AGI
+  bool on_hold = false;
+  std::string conference;  // the ConfBridge room it is in
+  int parked_space = 0;    // the parking space it waits in
+  std::string agent;       // the app_agent_pool agent logged in on this channel
+  std::chrono::steady_clock::time_point conf_joined;
 };
 
 // Live channels in creation order, with a name index (both O(log n) under load).
@@ -116,7 +121,40 @@ class chan_table {
 struct bridge_state {
   std::string id;
   std::vector<std::weak_ptr<chan>> members;
+  std::string type = "basic";
+  std::string technology = "simple_bridge";
+  std::string creator = "<unknown>";
+  std::string name = "<unknown>";
 };
+
+struct park_state {
+  int space = 0;
+  std::weak_ptr<chan> parkee;
+  std::string parker;  // ParkerDialString
+  int timeout = 0;     // simulated seconds
+  std::chrono::steady_clock::time_point at;
+  std::unique_ptr<asio::steady_timer> timer;
+};
+
+struct conf_state {
+  std::string name;
+  std::string bridge;
+  std::vector<std::weak_ptr<chan>> users;  // in join order
+  bool locked = false;
+  bool muted = false;
+};
+
+struct agent_state {
+  agent cfg;
+  std::weak_ptr<chan> logged;  // the AgentLogin channel while logged in
+  long login_start = 0;
+};
+
+// Helpers shared by the PBX's source files.
+const char* channel_state_text(int state);
+long epoch_seconds();
+std::string hex8(std::uint64_t n);
+long seconds_since(std::chrono::steady_clock::time_point t);
 
 struct member_state {
   queue_member cfg;
@@ -125,6 +163,7 @@ struct member_state {
   long last_pause = 0;
   long login_time = 0;
   bool in_call = false;
+  bool ringing = false;  // a caller is being offered to it
 };
 
 struct queue_state {
@@ -168,6 +207,28 @@ class pbx_model {
   void start_load(double events_per_second);
   void stop_load();
   void shutdown();
+  // Call-center flows (pbx_flows.cpp).
+  bool hold(const std::string& channel, const std::string& music_class, bool on);
+  bool rename(const std::string& channel, const std::string& new_name);
+  bool blind_transfer(const std::string& transferer, const std::string& exten,
+                      const std::string& context);
+  bool attended_transfer(const std::string& first_leg, const std::string& second_leg);
+  std::optional<int> park(const std::string& channel, int timeout);
+  std::string pickup_parked(int space, const std::string& from);
+  std::vector<parked_info> parked() const;
+  std::vector<conference_info> conferences() const;
+  void add_agent(agent a);
+  std::string agent_login(const std::string& agent, const std::string& device);
+  bool agent_logoff(const std::string& agent);
+  // Queue members; each returns the error message of the matching action ("" when done)
+  // and calls `done` (the action's answer) before the events.
+  std::string member_add(const std::string& queue, queue_member m,
+                         const std::function<void()>& done = {});
+  std::string member_remove(const std::string& queue, const std::string& interface,
+                            const std::function<void()>& done = {});
+  std::string member_pause(const std::string& queue, const std::string& interface, bool paused,
+                           const std::string& reason, const std::function<void()>& done = {});
+  bool set_endpoint_online(const std::string& device, bool online);
   std::uint64_t events_sent() const noexcept { return events_sent_; }
 
  private:
@@ -183,7 +244,8 @@ class pbx_model {
   std::shared_ptr<chan> find(const std::string& name) const;
   std::shared_ptr<chan> new_channel(const std::string& device, const std::string& suffix, int state,
                                     const std::string& context, const std::string& exten,
-                                    const std::string& linkedid);
+                                    const std::string& linkedid,
+                                    const std::string& caller_num = "");
   std::pair<std::shared_ptr<chan>, std::shared_ptr<chan>> new_local(const std::string& exten,
                                                                     const std::string& context);
   void set_state(chan& c, int state);
@@ -209,11 +271,17 @@ class pbx_model {
   // Dials `device` for `caller` (may be null for Originate); reports through on_result.
   std::shared_ptr<chan> dial(const std::shared_ptr<chan>& caller, const std::string& device,
                              std::chrono::milliseconds timeout,
-                             std::function<void(call_result, const std::shared_ptr<chan>&)> done);
+                             std::function<void(call_result, const std::shared_ptr<chan>&)> done,
+                             const std::function<void(const chan&)>& announce = {});
 
   // Bridges.
   void bridge_two(const std::shared_ptr<chan>& a, const std::shared_ptr<chan>& b);
+  bridge_state& new_bridge(const std::string& type, const std::string& technology,
+                           const std::string& creator, const std::string& name);
+  void enter_bridge(bridge_state& b, const std::shared_ptr<chan>& c);
   void leave_bridge(chan& c);
+  // Unlinks a call's two ends, so that one can go without hanging up the other.
+  static void unpeer(chan& c);
   void bridge_fields(field_list& f, const bridge_state& b) const;
 
   // Queues.
@@ -223,6 +291,19 @@ class pbx_model {
   void queue_leave(queue_state& q, const chan& c, bool abandoned);
   field_list member_fields(const char* event, const queue_state& q, const member_state& m,
                            bool ringinuse) const;
+
+  // Flows (pbx_flows.cpp).
+  void conf_join(const std::shared_ptr<chan>& c, const std::string& room);
+  void conf_leave(chan& c);
+  // A parked call ends: "ParkedCallTimeOut", "ParkedCallGiveUp" or "UnParkedCall".
+  void park_leave(int space, const char* event, const chan* retriever);
+  field_list parked_fields(const char* event, const park_state& p, const chan* retriever) const;
+  void hints_changed(const std::string& device);
+  std::optional<outcome> flow_action(connection& c, const ami::message& a, const std::string& n);
+  // Load generator: what an answered queue call does next (talk, hold, transfers, park),
+  // and the members' pauses and agents' logins that come and go.
+  void load_flow(const std::shared_ptr<chan>& caller, const std::shared_ptr<chan>& agent);
+  void load_members();
 
   // Actions.
   bool allowed(connection& c, std::uint32_t need) const;
@@ -254,12 +335,17 @@ class pbx_model {
   std::map<std::string, bridge_state> bridges_;
   std::vector<queue_state> queues_;
   std::vector<mailbox_state> mailboxes_;
+  std::map<int, park_state> parked_;         // by space
+  std::map<std::string, conf_state> confs_;  // by room
+  std::map<std::string, agent_state> agents_;
+  std::map<std::string, std::pair<int, std::string>> hint_states_;  // exten@context
   std::vector<std::pair<std::string, std::string>> globals_;
   std::map<std::string, std::string> device_states_;
   // Live channels per device (up / not up), so device states cost O(1) under load.
   struct device_count {
     int up = 0;
     int other = 0;
+    int held = 0;
   };
   std::unordered_map<std::string, device_count> device_counts_;
   std::unordered_map<std::string, std::size_t> endpoint_index_;  // "PJSIP/100" -> endpoints[i]

@@ -971,4 +971,72 @@ void server::set_log(std::function<void(const std::string& line)> log) {
   st.run_sync([&] { st.log_ = std::move(log); });
 }
 
+namespace {
+// Runs a pbx_model member on the server thread and returns its result.
+template <class Fn>
+auto on_pbx(detail::server_state& st, Fn&& fn) {
+  decltype(fn(*st.pbx_)) out{};
+  st.run_sync([&] { out = fn(*st.pbx_); });
+  return out;
+}
+}  // namespace
+
+bool server::hold(const std::string& channel, const std::string& music_class) {
+  return on_pbx(*state_, [&](detail::pbx_model& p) { return p.hold(channel, music_class, true); });
+}
+bool server::unhold(const std::string& channel) {
+  return on_pbx(*state_, [&](detail::pbx_model& p) { return p.hold(channel, {}, false); });
+}
+bool server::rename(const std::string& channel, const std::string& new_name) {
+  return on_pbx(*state_, [&](detail::pbx_model& p) { return p.rename(channel, new_name); });
+}
+bool server::blind_transfer(const std::string& transferer, const std::string& exten,
+                            const std::string& context) {
+  return on_pbx(*state_,
+                [&](detail::pbx_model& p) { return p.blind_transfer(transferer, exten, context); });
+}
+bool server::attended_transfer(const std::string& first_leg, const std::string& second_leg) {
+  return on_pbx(*state_,
+                [&](detail::pbx_model& p) { return p.attended_transfer(first_leg, second_leg); });
+}
+std::optional<int> server::park(const std::string& channel, int timeout) {
+  return on_pbx(*state_, [&](detail::pbx_model& p) { return p.park(channel, timeout); });
+}
+std::string server::pickup_parked(int space, const std::string& from) {
+  return on_pbx(*state_, [&](detail::pbx_model& p) { return p.pickup_parked(space, from); });
+}
+std::vector<parked_info> server::parked() const {
+  return on_pbx(*state_, [](detail::pbx_model& p) { return p.parked(); });
+}
+std::vector<conference_info> server::conferences() const {
+  return on_pbx(*state_, [](detail::pbx_model& p) { return p.conferences(); });
+}
+void server::add_agent(agent a) {
+  auto& st = *state_;
+  st.run_sync([&] { st.pbx_->add_agent(a); });
+}
+std::string server::agent_login(const std::string& agent, const std::string& device) {
+  return on_pbx(*state_, [&](detail::pbx_model& p) { return p.agent_login(agent, device); });
+}
+bool server::agent_logoff(const std::string& agent) {
+  return on_pbx(*state_, [&](detail::pbx_model& p) { return p.agent_logoff(agent); });
+}
+bool server::queue_add(const std::string& queue, const queue_member& m) {
+  return on_pbx(*state_, [&](detail::pbx_model& p) { return p.member_add(queue, m).empty(); });
+}
+bool server::queue_remove(const std::string& queue, const std::string& interface) {
+  return on_pbx(*state_,
+                [&](detail::pbx_model& p) { return p.member_remove(queue, interface).empty(); });
+}
+bool server::queue_pause(const std::string& queue, const std::string& interface, bool paused,
+                         const std::string& reason) {
+  return on_pbx(*state_, [&](detail::pbx_model& p) {
+    return p.member_pause(queue, interface, paused, reason).empty();
+  });
+}
+bool server::set_endpoint_online(const std::string& device, bool online) {
+  return on_pbx(*state_,
+                [&](detail::pbx_model& p) { return p.set_endpoint_online(device, online); });
+}
+
 }  // namespace ami::testing

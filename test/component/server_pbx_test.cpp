@@ -1,6 +1,7 @@
 // The simulated PBX of ami::testing::server, from raw sockets, against the captures' shapes.
 #include "../support/test_data.hpp"
 #include "ami/testing/server.hpp"
+#include "pbx_capture_support.hpp"
 #include "raw_client.hpp"
 
 #include <doctest/doctest.h>
@@ -10,69 +11,17 @@
 #include <set>
 
 using namespace std::chrono_literals;
+using ami::test::event_shapes;
+using ami::test::exchange;
+using ami::test::field_names;
+using ami::test::names;
+using ami::test::parse_capture;
 using ami::test::raw_client;
+using ami::test::run;
 using ami::testing::server;
 using ami::testing::server_options;
 
 namespace {
-
-using names = std::vector<std::string>;
-
-names field_names(const ami::message& m) {
-  names out;
-  for (const auto& f : m) out.emplace_back(f.name);
-  return out;
-}
-
-std::vector<ami::message> parse_capture(const std::string& file) {
-  std::vector<ami::message> out;
-  for (auto& o : ami::test::parse_all(ami::test::read_data(file))) {
-    if (!o.is_error) out.push_back(o.msg);
-  }
-  return out;
-}
-
-// The field names of the first event of each name in a capture.
-std::map<std::string, names> event_shapes(const std::vector<ami::message>& msgs) {
-  std::map<std::string, names> out;
-  for (const auto& m : msgs) {
-    if (m.is_event()) out.emplace(std::string(m.event_name()), field_names(m));
-  }
-  return out;
-}
-
-// Sends an action and collects its response plus, for lists, the events up to `until`.
-struct exchange {
-  ami::message response;
-  std::vector<ami::message> events;  // events carrying the ActionID
-};
-
-exchange run(raw_client& c, const std::string& action, const std::string& id,
-             std::vector<std::pair<std::string, std::string>> fields = {},
-             const std::string& until = "") {
-  fields.insert(fields.begin(), {"ActionID", id});
-  c.action(action, fields);
-  exchange x;
-  REQUIRE(c.read_until([&] {
-    for (auto it = c.inbox().begin(); it != c.inbox().end();) {
-      if (it->action_id() == id ||
-          (until == "PeerlistComplete" && it->event_name() == "PeerEntry")) {
-        if (it->is_response()) {
-          x.response = *it;
-        } else if (it->is_event()) {
-          x.events.push_back(*it);
-        }
-        it = c.inbox().erase(it);
-      } else {
-        ++it;
-      }
-    }
-    if (x.response.empty()) return false;
-    if (until.empty()) return true;
-    return !x.events.empty() && x.events.back().event_name() == until;
-  }));
-  return x;
-}
 
 server_options opts(const std::string& version) {
   server_options o;
@@ -388,9 +337,11 @@ TEST_SUITE("testing server: PBX") {
     REQUIRE(c.next_event("QueueMemberPause", ev));
     REQUIRE(c.next_event("AgentCalled", ev));
     CHECK(ev.get_or("Interface") == "Local/100@default");
+    // app_queue's order, as in the captures: the caller leaves the queue, then is connected.
+    REQUIRE(c.next_event("QueueCallerLeave", ev));
+    CHECK(ev.get_or("Channel") == caller);
     REQUIRE(c.next_event("AgentConnect", ev));
     CHECK(ev.get_or("Channel") == caller);
-    REQUIRE(c.next_event("QueueCallerLeave", ev));
     REQUIRE(c.next_event("BridgeEnter", ev));
     const std::string bridge(ev.get_or("BridgeUniqueid"));
     REQUIRE(c.next_event("BridgeEnter", ev));

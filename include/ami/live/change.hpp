@@ -17,6 +17,8 @@ enum class entity {
   device,        // key: device
   extension,     // key: exten@context
   recent_call,   // key: linkedid (a finished call kept for reducer_options::keep_finished_calls)
+  parked_call,   // key: the parkee's uniqueid
+  conference,    // key: room name
 };
 
 enum class change_kind { added, changed, removed };

@@ -83,9 +83,9 @@ class reducer {
   std::uint64_t ignored() const noexcept { return ignored_; }
 
   // Marks the events that follow as already reflected in a QueueStatus list (a sync
-  // replaying what arrived before the list): queue callers joining and leaving, and the
-  // counters (completed, abandoned) they bump, are left as the list has them; the
-  // channels these events describe are still updated.
+  // replaying what arrived before the list): queue callers joining and leaving, the
+  // counters (completed, abandoned) they bump, and the members' fields are left as the
+  // list has them; the channels these events describe are still updated.
   void set_queue_events_listed(bool listed) noexcept { queue_events_listed_ = listed; }
 
   // True when apply() does something with events of this name.

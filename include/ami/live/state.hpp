@@ -6,8 +6,10 @@
 #include "ami/live/bridge.hpp"
 #include "ami/live/call.hpp"
 #include "ami/live/channel.hpp"
+#include "ami/live/conference.hpp"
 #include "ami/live/device.hpp"
 #include "ami/live/extension.hpp"
+#include "ami/live/parked_call.hpp"
 #include "ami/live/persistent_map.hpp"
 #include "ami/live/queue.hpp"
 
@@ -25,6 +27,8 @@ struct state {
   persistent_map<std::string, agent> agents;               // by agent id
   persistent_map<std::string, device> devices;             // by device name
   persistent_map<std::string, extension> extensions;       // by extension_key()
+  persistent_map<std::string, parked_call> parked;         // by the parkee's uniqueid
+  persistent_map<std::string, conference> conferences;     // by room name
   // Finished calls, by linkedid, while reducer_options::keep_finished_calls keeps them.
   persistent_map<std::string, call> recent_calls;
 
@@ -49,8 +53,8 @@ struct state {
   friend bool operator==(const state& a, const state& b) {
     return a.channels == b.channels && a.channel_names == b.channel_names && a.calls == b.calls &&
            a.bridges == b.bridges && a.queues == b.queues && a.agents == b.agents &&
-           a.devices == b.devices && a.extensions == b.extensions &&
-           a.recent_calls == b.recent_calls;
+           a.devices == b.devices && a.extensions == b.extensions && a.parked == b.parked &&
+           a.conferences == b.conferences && a.recent_calls == b.recent_calls;
   }
   friend bool operator!=(const state& a, const state& b) { return !(a == b); }
 };

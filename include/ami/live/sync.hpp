@@ -1,16 +1,17 @@
 // Synchronisation, as pure logic: what the PBX lists (CoreShowChannels, BridgeList,
-// QueueStatus, Agents, DeviceStateList, ExtensionStateList) becomes a fresh state, and
-// the events that arrived while the lists were coming are applied after them in wire
-// order, so that nothing is missed and nothing counted twice.
+// QueueStatus, Agents, DeviceStateList, ExtensionStateList, ParkedCalls, ConfbridgeListRooms)
+// becomes a fresh state, and the events that arrived while the lists were coming are
+// applied after them in wire order, so that nothing is missed and nothing counted twice.
 //
 // Why that is right: Asterisk changes its state before it sends the event that reports
 // the change, and writes a list in one piece. An event that arrived before a list is then
 // already in it; applying it again is harmless because events set absolute values keyed
-// by id. Queue callers are the exception (a join or leave moves the others' positions and
-// bumps counters): those events are not applied to the queues when they arrived before
-// the QueueStatus list ended. An event that arrived after a list may or may not be in it
-// and is applied; a caller joins once however often its join is seen, and an abandon is
-// counted only for a caller still there.
+// by id. Queues are the exception: a caller's join or leave moves the others' positions,
+// and AgentComplete bumps counters (the queue's completed, the member's calls taken) that
+// an older member event would set back. Queue events that arrived before the QueueStatus
+// list ended are therefore not applied to the queues, their callers or their members. An event that
+// arrived after a list may or may not be in it and is applied; a caller joins once however often
+// its join is seen, and an abandon is counted only for a caller still there.
 //
 // Use: begin(); send the actions of list_actions() the server has; feed every live event
 // to on_event() and every list's answer to on_list(), in the order they arrive; then
@@ -35,8 +36,17 @@ namespace ami::live {
 
 // The kinds of lists, in the order a sync applies them (bridges before the channels in
 // them, channels before the queue callers they are).
-enum class list_kind { bridges, channels, queues, agents, devices, extensions };
-inline constexpr std::size_t list_kinds = 6;
+enum class list_kind {
+  bridges,
+  channels,
+  queues,
+  agents,
+  devices,
+  extensions,
+  parked,
+  conferences
+};
+inline constexpr std::size_t list_kinds = 8;
 
 struct list_action {
   list_kind kind;

@@ -21,6 +21,7 @@ enum class behaviour {
   dial,        // dial endpoint `argument` (e.g. "PJSIP/101") and bridge the two
   agi,         // run AGI: `argument` is "agi:async" (AsyncAGI over AMI) or
                // "agi://HOST:PORT/script?query" (the PBX connects to a FastAGI server)
+  conference,  // answer and join ConfBridge room `argument` until hung up
 };
 
 const char* to_string(behaviour b) noexcept;
@@ -63,7 +64,7 @@ struct queue_member {
   std::string name;       // MemberName; defaults to the interface
   int penalty = 0;
   bool paused = false;
-  std::string paused_reason;
+  std::string paused_reason{};
   std::string membership = "static";
 };
 
@@ -73,6 +74,13 @@ struct queue {
   int max = 0;
   int weight = 0;
   std::vector<queue_member> members;
+};
+
+// An agent of app_agent_pool (agents.conf): logs in with agent_login(), is listed by the
+// Agents action.
+struct agent {
+  std::string id;  // "1001"
+  std::string name;
 };
 
 struct mailbox {
@@ -87,6 +95,12 @@ struct pbx_config {
   std::vector<extension> extensions;
   std::vector<queue> queues;
   std::vector<mailbox> mailboxes;
+  std::vector<agent> agents;
+  // The parking lot "default": its spaces and how long (simulated seconds) a call stays
+  // parked before ParkedCallTimeOut.
+  int parking_first_space = 701;
+  int parking_spaces = 20;
+  int parking_timeout = 45;
   // One simulated second of call time (Wait, durations, Originate Timeout / 1000).
   std::chrono::milliseconds time_unit{100};
   // Delay between two steps of call progress (dial, ring, answer).
@@ -113,6 +127,22 @@ struct channel_info {
   std::string application;
   std::string data;
   std::string bridge;
+  bool on_hold = false;
+};
+
+// A parked call, as the server reports it to tests.
+struct parked_info {
+  int space = 0;
+  std::string channel;  // the parkee
+  std::string uniqueid;
+  std::string parker;  // ParkerDialString
+};
+
+// A ConfBridge room, as the server reports it to tests.
+struct conference_info {
+  std::string name;
+  std::string bridge;
+  std::vector<std::string> channels;  // in join order
 };
 
 }  // namespace ami::testing

@@ -225,8 +225,46 @@ class server {
                             const std::string& caller_id_num = "");
   // Hangs a channel up (false when there is no such channel).
   bool hangup(const std::string& channel, int cause = 16);
-  // Generates call-center traffic (calls into a queue, agents answering, hang-ups) at about
-  // this many events per second; 0 or stop_load() stops it.
+  // Call-center flows, with Asterisk's event sequences. Each returns false (or an empty
+  // value) when the channel, call or thing it names is not there or not in a state for it.
+  // Hold / Unhold of a channel (its bridge peer hears music on hold: MusicOnHoldStart/Stop).
+  bool hold(const std::string& channel, const std::string& music_class = "default");
+  bool unhold(const std::string& channel);
+  // Rename (as a masquerade does): the channel keeps its uniqueid.
+  bool rename(const std::string& channel, const std::string& new_name);
+  // A blind transfer by `transferer`, bridged with one other channel: BlindTransfer, the
+  // transferer hangs up and its peer runs `exten`@`context`.
+  bool blind_transfer(const std::string& transferer, const std::string& exten,
+                      const std::string& context = "default");
+  // An attended transfer: `first_leg` is bridged with the transferee, `second_leg` (the
+  // same phone's consultation call) with the target; the transferee moves into the second
+  // call's bridge (DestType Bridge) and both transferer channels hang up.
+  bool attended_transfer(const std::string& first_leg, const std::string& second_leg);
+  // Parks `channel` in lot "default" (as a phone's park key does: its bridge peer, the
+  // parker, hangs up); returns the space. `timeout` (simulated seconds, 0: the lot's)
+  // ends in ParkedCallTimeOut and a hang-up.
+  std::optional<int> park(const std::string& channel, int timeout = 0);
+  // A phone `from` dials the parked space: UnParkedCall, then the two are bridged. Returns
+  // the retriever's channel.
+  std::string pickup_parked(int space, const std::string& from);
+  std::vector<parked_info> parked() const;
+  std::vector<conference_info> conferences() const;
+  // app_agent_pool: `device` calls AgentLogin(agent) and stays logged in on that channel
+  // (returned) until agent_logoff() or a hang-up.
+  void add_agent(agent a);
+  std::string agent_login(const std::string& agent, const std::string& device);
+  bool agent_logoff(const std::string& agent);
+  // Queue members, as QueueAdd / QueueRemove / QueuePause do it (the same events).
+  bool queue_add(const std::string& queue, const queue_member& m);
+  bool queue_remove(const std::string& queue, const std::string& interface);
+  bool queue_pause(const std::string& queue, const std::string& interface, bool paused,
+                   const std::string& reason = "");
+  // A registration coming or going: DeviceStateChange, QueueMemberStatus, ExtensionStatus.
+  bool set_endpoint_online(const std::string& device, bool online);
+  // Generates call-center traffic at about this many events per second (0 or stop_load()
+  // stops it): calls into queues answered by members or abandoned, member pauses, holds,
+  // blind and attended transfers, parked calls picked up or timing out, conference rooms,
+  // agents logging in and off.
   void start_load(double events_per_second);
   void stop_load();
   // Events the PBX has generated since construction (push_event ones not counted).
