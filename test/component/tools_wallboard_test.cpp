@@ -82,6 +82,14 @@ TEST_SUITE("ami-wallboard") {
       const auto* c = ami::test::find_channel(channels, echo);
       return c != nullptr && c->state == 6 && c->application == "Echo";
     }));
+    // A call in the parking lot.
+    const std::string held = srv.incoming_call("PJSIP/100", "200");
+    REQUIRE(wait_for_channels(srv, [&](const auto& channels) {
+      const auto* c = ami::test::find_channel(channels, held);
+      return c != nullptr && c->state == 6 && c->application == "Echo";
+    }));
+    const auto space = srv.park(held);
+    REQUIRE(space);
 
     wallboard_program p({"--url", srv.url(), "--snapshot", "--json"});
     REQUIRE(p.wait() == 0);
@@ -186,7 +194,12 @@ TEST_SUITE("ami-wallboard") {
     std::set<std::string> linked;
     for (const auto& sc : server_channels) linked.insert(sc.linkedid);
     CHECK(doc.at("calls").as_array().size() == linked.size());
-    CHECK(doc.at("parked").as_array().empty());
+    const auto& parked = doc.at("parked").as_array();
+    REQUIRE(parked.size() == 1);
+    CHECK(str(parked[0].as_object(), "channel") == held);
+    CHECK(num(parked[0].as_object(), "parking_space") == *space);
+    CHECK(str(parked[0].as_object(), "uniqueid") ==
+          ami::test::find_channel(server_channels, held)->uniqueid);
     CHECK(doc.at("conferences").as_array().empty());
   }
 

@@ -177,6 +177,31 @@ json::object extension_json(const live::extension& x) {
   return o;
 }
 
+json::object parked_json(const live::parked_call& p, live::time_point now) {
+  json::object o;
+  o["channel"] = json_string(p.parkee_channel);
+  o["uniqueid"] = json_string(p.parkee_uniqueid);
+  o["parking_lot"] = json_string(p.parking_lot);
+  o["parking_space"] = p.parking_space;
+  o["parker_dial_string"] = json_string(p.parker_dial_string);
+  o["parked_at"] = time_value(p.parked_at);
+  const auto parked = std::chrono::duration_cast<std::chrono::seconds>(now - p.parked_at).count();
+  o["duration"] = p.parked_at == live::time_point{} ? 0 : std::max<long long>(0, parked);
+  o["expires"] = time_value(p.expires);
+  return o;
+}
+
+json::object conference_json(const live::conference& c) {
+  json::object o;
+  o["conference"] = json_string(c.conference);
+  o["parties"] = c.parties;
+  o["marked"] = c.marked;
+  o["locked"] = c.locked;
+  o["muted"] = c.muted;
+  o["users"] = json_strings(c.users);
+  return o;
+}
+
 }  // namespace
 
 boost::json::object snapshot_json(const live::state& s, live::time_point now) {
@@ -188,10 +213,9 @@ boost::json::object snapshot_json(const live::state& s, live::time_point now) {
   doc["agents"] = array_of(s.agents, agent_json);
   doc["devices"] = array_of(s.devices, device_json);
   doc["extensions"] = array_of(s.extensions, extension_json);
-  // The live model does not follow parked calls and conference rooms yet (docs/live.md):
-  // the keys are there, always empty, so that readers need not special-case them later.
-  doc["parked"] = json::array();
-  doc["conferences"] = json::array();
+  doc["parked"] =
+      array_of(s.parked, [now](const live::parked_call& p) { return parked_json(p, now); });
+  doc["conferences"] = array_of(s.conferences, conference_json);
   return doc;
 }
 
