@@ -4,6 +4,8 @@
 // brings it back on the same port and store.
 #pragma once
 
+#include "../support/temp_dir.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -30,9 +32,7 @@ namespace ami::test {
 class nats_server {
  public:
   nats_server() {
-    char tmpl[] = "/tmp/ami-bridge-nats-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
+    dir_ = make_temp_dir("ami-bridge-nats");
     // Another process may take the port between the check and the server's bind: try
     // another one then.
     for (int attempt = 0;; ++attempt) {

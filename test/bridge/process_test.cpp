@@ -1,13 +1,17 @@
 // The ami-bridge program as a process: SIGTERM drains what is buffered, gives the lease
 // back and exits 0; the short command line works end to end.
+#include "../support/temp_dir.hpp"
 #include "bridge_support.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <system_error>
 
 #ifdef AMI_BRIDGE_EXE
 
@@ -33,8 +37,9 @@ int wait_exit(pid_t pid, std::chrono::milliseconds deadline) {
 TEST_CASE("bridge: ami-bridge as a process, stopped by SIGTERM after draining") {
   ami::test::nats_server nats;
   auto pbxs = ami::test::start_pbxs(1);
-  char log_path[] = "/tmp/ami-bridge-log-XXXXXX";
-  const int log_fd = mkstemp(log_path);
+  const std::string log_dir = ami::test::make_temp_dir("ami-bridge-log");
+  const std::string log_path = log_dir + "/ami-bridge.log";
+  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   REQUIRE(log_fd >= 0);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -65,7 +70,8 @@ TEST_CASE("bridge: ami-bridge as a process, stopped by SIGTERM after draining") 
   std::ifstream in(log_path);
   std::stringstream log;
   log << in.rdbuf();
-  std::remove(log_path);
+  std::error_code ignored;
+  std::filesystem::remove_all(log_dir, ignored);
   INFO(log.str());
   REQUIRE(started);
   CHECK(status == 0);

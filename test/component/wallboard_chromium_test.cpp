@@ -3,6 +3,7 @@
 // simulated PBX; through the DevTools protocol (a WebSocket) the test waits for the DOM to
 // show a queue caller the simulator adds, keeps a screenshot, and waits for the caller to
 // disappear once it hangs up.
+#include "../support/temp_dir.hpp"
 #include "http_test_client.hpp"
 #include "wallboard_support.hpp"
 
@@ -51,9 +52,7 @@ constexpr const char* chromium_path = "/usr/bin/chromium";
 class chromium {
  public:
   explicit chromium(const std::string& url) {
-    char dir_template[] = "/tmp/ami-wallboard-chromium-XXXXXX";
-    REQUIRE(::mkdtemp(dir_template) != nullptr);
-    profile_ = dir_template;
+    profile_ = ami::test::make_temp_dir("ami-wallboard-chromium");
     int pipe_fds[2];
     REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
     posix_spawn_file_actions_t actions;

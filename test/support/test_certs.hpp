@@ -14,6 +14,8 @@
 // Keys are EC P-256 (fast to generate, also under sanitizers).
 #pragma once
 
+#include "temp_dir.hpp"
+
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -169,13 +171,7 @@ struct cert_dir {
   cert_dir& operator=(const cert_dir&) = delete;
 
   cert_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ami-tls-XXXXXX").string();
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) == nullptr) {
-      throw std::runtime_error("test certificates: cannot create a temporary directory");
-    }
-    files.dir = buf.data();
+    files.dir = make_temp_dir("ami-tls");
     try {
       generate();
     } catch (...) {
