@@ -282,17 +282,12 @@ struct options {
 };
 
 inline std::optional<std::string> parse_args(const std::vector<std::string>& args, options& o) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    std::string value;
-    std::optional<std::string> problem;
-    const auto option = [&](std::string_view name) {
-      return read_option(args, i, name, value, problem);
-    };
-    if (arg == "-h" || arg == "--help") {
-      o.help = true;
-      return std::nullopt;
-    } else if (arg == "--json") {
+  const auto usage_error = parse_command_line(args, o.help, [&](arg_cursor& a) {
+    const std::string& arg = a.arg();
+    std::string& value = a.value;
+    std::optional<std::string>& problem = a.problem;
+    const auto option = [&a](std::string_view name) { return a.option(name); };
+    if (arg == "--json") {
       o.json = true;
     } else if (arg == "--demo") {
       o.demo = true;
@@ -319,11 +314,11 @@ inline std::optional<std::string> parse_args(const std::vector<std::string>& arg
       }
       if (!problem) o.count = std::stoull(value);
     } else {
-      problem = arg.size() > 1 && arg[0] == '-' ? "unknown option " + arg
-                                                : "unexpected argument '" + arg + "'";
+      return false;
     }
-    if (problem) return problem;
-  }
+    return true;
+  });
+  if (usage_error || o.help) return usage_error;
   if (o.demo && o.url) return std::string("--demo serves its own PBX: drop --url");
   if (o.demo && !o.count) o.count = 3;
   return std::nullopt;

@@ -37,6 +37,39 @@ inline bool read_option(const std::vector<std::string>& args, std::size_t& i, st
   return true;
 }
 
+// One argument of a command line, as parse_command_line hands it over.
+struct arg_cursor {
+  const std::vector<std::string>& args;
+  std::size_t& i;                      // where the argument is (option() moves it to the value)
+  std::string value;                   // the value of the option option() matched
+  std::optional<std::string> problem;  // a usage error
+
+  const std::string& arg() const { return args[i]; }
+  bool option(std::string_view name) { return read_option(args, i, name, value, problem); }
+};
+
+// The loop of every tool's command line: -h or --help sets `help` and ends it; any other
+// argument goes to `each(arg_cursor&)`, which returns false for one it does not know. Returns
+// the first usage error, unknown options and stray arguments included.
+template <class Each>
+std::optional<std::string> parse_command_line(const std::vector<std::string>& args, bool& help,
+                                              Each&& each) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      help = true;
+      return std::nullopt;
+    }
+    arg_cursor a{args, i, {}, {}};
+    if (!each(a) && !a.problem) {
+      a.problem = arg.size() > 1 && arg[0] == '-' ? "unknown option " + arg
+                                                  : "unexpected argument '" + arg + "'";
+    }
+    if (a.problem) return a.problem;
+  }
+  return std::nullopt;
+}
+
 // A number of seconds, finite, above 0 (or 0 itself when `zero_ok`) and at most `max`.
 inline bool parse_seconds(const std::string& s, double& out, bool zero_ok = false,
                           double max = 86400) {

@@ -113,23 +113,18 @@ bool parse_listen(const std::string& s, std::string& host, unsigned short& port)
 
 std::optional<std::string> parse_args(const std::vector<std::string>& args, options& o,
                                       const env_lookup& env) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    std::string value;
-    std::optional<std::string> problem;
-    const auto option = [&](std::string_view name) {
-      return read_option(args, i, name, value, problem);
-    };
-    if (arg == "-h" || arg == "--help") {
-      o.help = true;
-      return std::nullopt;
-    } else if (arg == "--snapshot") {
+  const auto usage_error = parse_command_line(args, o.help, [&](arg_cursor& a) {
+    const std::string& arg = a.arg();
+    std::string& value = a.value;
+    std::optional<std::string>& problem = a.problem;
+    const auto option = [&a](std::string_view name) { return a.option(name); };
+    if (arg == "--snapshot") {
       o.snapshot = true;
     } else if (arg == "--json") {
       o.json = true;
     } else if (arg == "--demo") {
       o.demo = true;
-    } else if (parse_tls_option(args, i, o.tls, problem)) {
+    } else if (parse_tls_option(args, a.i, o.tls, problem)) {
     } else if (option("--url")) {
       o.url = value;
     } else if (option("--serve")) {
@@ -145,11 +140,11 @@ std::optional<std::string> parse_args(const std::vector<std::string>& args, opti
         problem = "--refresh needs a number of seconds (at most 3600)";
       }
     } else {
-      problem = arg.size() > 1 && arg[0] == '-' ? "unknown option " + arg
-                                                : "unexpected argument '" + arg + "'";
+      return false;
     }
-    if (problem) return problem;
-  }
+    return true;
+  });
+  if (usage_error || o.help) return usage_error;
   if (o.json && !o.snapshot) return std::string("--json goes with --snapshot");
   if (o.snapshot && o.serve) return std::string("--snapshot prints and exits: drop --serve");
   if (o.token && !o.serve) return std::string("--token goes with --serve");
